@@ -1,0 +1,439 @@
+"""The computation: pure tensor functions, one per stage of the SW-MSA mask.
+
+Every function here does what the official Swin Transformer code does, with the
+same names and the same layout, so that a reader can put this module beside
+``SwinTransformerBlock.__init__`` and ``WindowAttention.forward`` and match them
+line by line.  Nothing here draws; :mod:`swin_viz.figures` draws these tensors.
+
+Shapes use the official code's letters:
+
+* ``H, W``  feature-map height and width
+* ``M``     window size (``Mh, Mw`` when the window is not square)
+* ``s``     shift size (``sh, sw``)
+* ``N``     tokens per window, ``N = Mh * Mw``
+* ``nW``    windows per image, ``nW = (H // Mh) * (W // Mw)``
+* ``B``     batch size; ``B_ = B * nW`` windows in a batch
+
+The stages, in the order the mask is built:
+
+1. :func:`cyclic_shift`            ``torch.roll(x, (-s, -s), dims=(1, 2))``
+2. :func:`region_labels`           ``img_mask`` filled by the ``cnt`` loop, ``[H, W]``
+3. :func:`window_partition`        ``[B, H, W, C] -> [B*nW, Mh, Mw, C]``
+   :func:`window_labels`           ``mask_windows``, ``[nW, N]``
+4. :func:`label_difference`        ``mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)``, ``[nW, N, N]``
+5. :func:`attention_mask`          ``masked_fill(!= 0, -100).masked_fill(== 0, 0)``, ``[nW, N, N]``
+   :func:`masked_window_softmax`   ``attn.view(B_//nW, nW, heads, N, N) + mask.unsqueeze(1).unsqueeze(0)``
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence, Tuple, Union
+
+import torch
+
+__all__ = [
+    "IntPair",
+    "as_pair",
+    "validate_layout",
+    "cyclic_shift",
+    "reverse_cyclic_shift",
+    "region_slices",
+    "region_labels",
+    "window_partition",
+    "window_reverse",
+    "window_grid",
+    "window_labels",
+    "token_origins",
+    "label_difference",
+    "attention_mask",
+    "masked_window_softmax",
+]
+
+#: A size given either as one int (square) or as an ``(h, w)`` pair.
+IntPair = Union[int, Sequence[int]]
+
+
+# --------------------------------------------------------------------------- #
+# Argument checking: every public function goes through these, so a bad       #
+# argument is reported by name and rule, never as an IndexError or a wrong   #
+# mask.                                                                       #
+# --------------------------------------------------------------------------- #
+def _as_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def as_pair(value: IntPair, name: str) -> Tuple[int, int]:
+    """Return ``value`` as an ``(h, w)`` pair of ints.
+
+    ``3`` becomes ``(3, 3)``; ``(3, 4)`` and ``[3, 4]`` stay ``(3, 4)``.
+    Raises ``TypeError`` naming ``name`` for anything else (floats, bools,
+    strings, pairs of the wrong length).
+    """
+    if isinstance(value, (tuple, list, torch.Size)):
+        if len(value) != 2:
+            raise TypeError(f"{name} must be an int or an (h, w) pair of ints, got {len(value)} values {tuple(value)!r}")
+        return _as_int(value[0], f"{name}[0]"), _as_int(value[1], f"{name}[1]")
+    return (_as_int(value, name),) * 2
+
+
+def _positive(value: object, name: str) -> int:
+    number = _as_int(value, name)
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive int, got {number}")
+    return number
+
+
+def validate_layout(
+    height: int, width: int, window: IntPair, shift: IntPair = 0
+) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    """Check a feature-map layout and return ``(window, shift)`` as pairs.
+
+    The rules, each reported by name when broken:
+
+    * ``height`` and ``width`` are positive ints;
+    * ``window`` is a positive int or ``(h, w)`` pair that divides the feature
+      map exactly (``height % window_h == 0`` and ``width % window_w == 0``);
+    * ``shift`` is an int or ``(h, w)`` pair with ``0 <= shift < window`` in
+      each dimension.
+    """
+    height = _positive(height, "height")
+    width = _positive(width, "width")
+    window_hw = as_pair(window, "window")
+    shift_hw = as_pair(shift, "shift")
+    for dim, size, size_name, win, sh in (
+        ("h", height, "height", window_hw[0], shift_hw[0]),
+        ("w", width, "width", window_hw[1], shift_hw[1]),
+    ):
+        if win <= 0:
+            raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
+        if size % win != 0:
+            raise ValueError(
+                f"window_{dim}={win} does not divide {size_name}={size}: "
+                f"{size_name} must be a multiple of the window (pad the feature map to "
+                f"{math.ceil(size / win) * win} first)"
+            )
+        if not 0 <= sh < win:
+            raise ValueError(f"shift_{dim}={sh} is outside [0, window_{dim}={win}): the shift must satisfy 0 <= shift < window")
+    return window_hw, shift_hw
+
+
+def _check_tensor(x: object, name: str, ndims: Tuple[int, ...], shape_text: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape {shape_text}, got {type(x).__name__}")
+    if x.dim() not in ndims:
+        raise ValueError(f"{name} must have shape {shape_text}, got {x.dim()} dimensions {tuple(x.shape)}")
+    return x
+
+
+# --------------------------------------------------------------------------- #
+# Stage 1: cyclic shift                                                       #
+# --------------------------------------------------------------------------- #
+def _spatial_dims(x: torch.Tensor, name: str) -> Tuple[int, int]:
+    _check_tensor(x, name, (2, 4), "[H, W] or [B, H, W, C]")
+    return (0, 1) if x.dim() == 2 else (1, 2)
+
+
+def _shift_for(x: torch.Tensor, shift: IntPair, dims: Tuple[int, int]) -> Tuple[int, int]:
+    shift_hw = as_pair(shift, "shift")
+    for dim, size, sh in zip("hw", (x.shape[dims[0]], x.shape[dims[1]]), shift_hw):
+        if not 0 <= sh < size:
+            raise ValueError(
+                f"shift_{dim}={sh} is outside [0, {size}): the shift must be non-negative and smaller than the feature map"
+            )
+    return shift_hw
+
+
+def cyclic_shift(x: torch.Tensor, shift: IntPair) -> torch.Tensor:
+    """Roll the feature map up and left by ``shift``: the official ``torch.roll(x, (-s, -s), dims=(1, 2))``.
+
+    The top ``shift_h`` rows move to the bottom and the left ``shift_w``
+    columns move to the right, so the windows of the rolled map are the
+    shifted windows of the original.
+
+    Args:
+        x: ``[H, W]`` or ``[B, H, W, C]``.
+        shift: ``s`` or ``(sh, sw)``, each in ``[0, size)``.
+
+    Returns:
+        A new tensor of the same shape as ``x``.
+    """
+    dims = _spatial_dims(x, "x")
+    sh, sw = _shift_for(x, shift, dims)
+    return torch.roll(x, shifts=(-sh, -sw), dims=dims)
+
+
+def reverse_cyclic_shift(x: torch.Tensor, shift: IntPair) -> torch.Tensor:
+    """Undo :func:`cyclic_shift`: ``torch.roll(x, (s, s), dims=(1, 2))``.
+
+    Args:
+        x: ``[H, W]`` or ``[B, H, W, C]``.
+        shift: the same ``s`` or ``(sh, sw)`` given to :func:`cyclic_shift`.
+
+    Returns:
+        A new tensor of the same shape as ``x``.
+    """
+    dims = _spatial_dims(x, "x")
+    sh, sw = _shift_for(x, shift, dims)
+    return torch.roll(x, shifts=(sh, sw), dims=dims)
+
+
+# --------------------------------------------------------------------------- #
+# Stage 2: region labels                                                      #
+# --------------------------------------------------------------------------- #
+def region_slices(window: int, shift: int) -> Tuple[slice, ...]:
+    """The bands of one dimension: ``(slice(0, -M), slice(-M, -s), slice(-s, None))``.
+
+    These are the official ``h_slices`` / ``w_slices``. In the rolled map the
+    last ``s`` rows (``slice(-s, None)``) are the ones that came over from the
+    top edge; ``slice(-M, -s)`` is the rest of the last window row; and
+    ``slice(0, -M)`` is everything above, which no window shares with the others.
+
+    With ``shift == 0`` nothing wraps, so the dimension is one band,
+    ``(slice(0, None),)``. (The official code only builds a mask when the shift
+    is positive; written with ``s = 0`` its middle slice ``slice(-M, 0)`` would
+    be empty and its last slice ``slice(0, None)`` would cover the whole map.)
+    """
+    window = _positive(window, "window")
+    shift = _as_int(shift, "shift")
+    if not 0 <= shift < window:
+        raise ValueError(f"shift={shift} is outside [0, window={window}): the shift must satisfy 0 <= shift < window")
+    if shift == 0:
+        return (slice(0, None),)
+    return (slice(0, -window), slice(-window, -shift), slice(-shift, None))
+
+
+def region_labels(height: int, width: int, window: IntPair, shift: IntPair) -> torch.Tensor:
+    """Label every position of the rolled map with its region: the official ``img_mask`` loop.
+
+    ``cnt`` counts the ``(h, w)`` pairs of :func:`region_slices` in row-major
+    order, so for ``shift > 0`` the labels are ``0..8``::
+
+        img_mask = torch.zeros((1, H, W, 1))
+        cnt = 0
+        for h in h_slices:
+            for w in w_slices:
+                img_mask[:, h, w, :] = cnt
+                cnt += 1
+
+    Two positions carry the same label exactly when the roll moved both of
+    them, or neither, across each image edge.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+
+    Returns:
+        ``LongTensor[H, W]`` (the official ``img_mask[0, :, :, 0]``).
+    """
+    (window_h, window_w), (shift_h, shift_w) = validate_layout(height, width, window, shift)
+    img_mask = torch.zeros((height, width), dtype=torch.long)
+    cnt = 0
+    for h in region_slices(window_h, shift_h):
+        for w in region_slices(window_w, shift_w):
+            img_mask[h, w] = cnt
+            cnt += 1
+    return img_mask
+
+
+# --------------------------------------------------------------------------- #
+# Stage 3: windows                                                            #
+# --------------------------------------------------------------------------- #
+def window_partition(x: torch.Tensor, window: IntPair) -> torch.Tensor:
+    """Cut a feature map into non-overlapping windows, as the official ``window_partition``.
+
+    Windows come out in row-major order over the window grid (window ``k`` is
+    at window-row ``k // (W // Mw)``, window-column ``k % (W // Mw)``), and
+    the tokens of each window in row-major order inside it.
+
+    Args:
+        x: ``[B, H, W, C]`` with ``H % Mh == 0`` and ``W % Mw == 0``.
+        window: ``M`` or ``(Mh, Mw)``.
+
+    Returns:
+        ``[B * nW, Mh, Mw, C]``.
+    """
+    _check_tensor(x, "x", (4,), "[B, H, W, C]")
+    B, H, W, C = x.shape
+    (window_h, window_w), _ = validate_layout(H, W, window, 0)
+    x = x.view(B, H // window_h, window_h, W // window_w, window_w, C)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, window_h, window_w, C)
+
+
+def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: int) -> torch.Tensor:
+    """Put windows back into feature maps: the inverse of :func:`window_partition`.
+
+    Args:
+        windows: ``[B * nW, Mh, Mw, C]``.
+        window: ``M`` or ``(Mh, Mw)``; must match ``windows.shape[1:3]``.
+        height, width: feature-map size ``H, W``.
+
+    Returns:
+        ``[B, H, W, C]``.
+    """
+    _check_tensor(windows, "windows", (4,), "[B*nW, Mh, Mw, C]")
+    (window_h, window_w), _ = validate_layout(height, width, window, 0)
+    if tuple(windows.shape[1:3]) != (window_h, window_w):
+        raise ValueError(
+            f"windows have shape {tuple(windows.shape)} but window={(window_h, window_w)}: "
+            "windows.shape[1:3] must equal the window"
+        )
+    n_windows = (height // window_h) * (width // window_w)
+    if windows.shape[0] % n_windows != 0:
+        raise ValueError(
+            f"windows.shape[0]={windows.shape[0]} is not a multiple of nW={n_windows}, "
+            f"the number of {window_h}x{window_w} windows in a {height}x{width} map"
+        )
+    B = windows.shape[0] // n_windows
+    x = windows.view(B, height // window_h, width // window_w, window_h, window_w, -1)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, height, width, -1)
+
+
+def window_grid(height: int, width: int, window: IntPair) -> torch.Tensor:
+    """Which window each position falls in, numbered in :func:`window_partition` order.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window.
+        window: ``M`` or ``(Mh, Mw)``.
+
+    Returns:
+        ``LongTensor[H, W]`` with values ``0..nW-1``.
+    """
+    (window_h, window_w), _ = validate_layout(height, width, window, 0)
+    n_windows = (height // window_h) * (width // window_w)
+    ids = torch.arange(n_windows).view(n_windows, 1, 1, 1).expand(n_windows, window_h, window_w, 1)
+    return window_reverse(ids, (window_h, window_w), height, width)[0, :, :, 0]
+
+
+def window_labels(height: int, width: int, window: IntPair, shift: IntPair) -> torch.Tensor:
+    """The region label of every token, one row per window: the official ``mask_windows``.
+
+    ``window_partition(img_mask, M).view(-1, M * M)``. Row ``k`` lists the
+    labels of window ``k``'s ``N`` tokens in token order.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+
+    Returns:
+        ``LongTensor[nW, N]``.
+    """
+    (window_h, window_w), shift_hw = validate_layout(height, width, window, shift)
+    img_mask = region_labels(height, width, (window_h, window_w), shift_hw)
+    mask_windows = window_partition(img_mask.view(1, height, width, 1), (window_h, window_w))
+    return mask_windows.view(-1, window_h * window_w)
+
+
+def token_origins(height: int, width: int, window: IntPair, shift: IntPair) -> torch.Tensor:
+    """Where each token of each shifted window sat in the original (un-rolled) feature map.
+
+    Rolls a map of ``(row, column)`` coordinates with :func:`cyclic_shift` and
+    cuts it with :func:`window_partition`, exactly as the block does to the
+    features, so token ``n`` of window ``k`` came from ``origins[k, n]``.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+
+    Returns:
+        ``LongTensor[nW, N, 2]``: ``[..., 0]`` the original row, ``[..., 1]`` the original column.
+    """
+    (window_h, window_w), shift_hw = validate_layout(height, width, window, shift)
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    coordinates = torch.stack((rows, cols), dim=-1).unsqueeze(0)  # [1, H, W, 2]
+    windows = window_partition(cyclic_shift(coordinates, shift_hw), (window_h, window_w))
+    return windows.view(-1, window_h * window_w, 2)
+
+
+# --------------------------------------------------------------------------- #
+# Stages 4 and 5: the mask and its use                                        #
+# --------------------------------------------------------------------------- #
+def label_difference(mask_windows: torch.Tensor) -> torch.Tensor:
+    """Compare every pair of tokens in a window: ``mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)``.
+
+    ``[nW, 1, N] - [nW, N, 1]`` broadcasts to ``[nW, N, N]``; entry
+    ``[k, i, j]`` is ``label[j] - label[i]`` of window ``k``: zero exactly when
+    query token ``i`` and key token ``j`` lie in the same region.
+
+    Args:
+        mask_windows: ``[nW, N]`` labels, as from :func:`window_labels`.
+
+    Returns:
+        ``[nW, N, N]``, same dtype as ``mask_windows``.
+    """
+    _check_tensor(mask_windows, "mask_windows", (2,), "[nW, N]")
+    return mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
+
+
+def attention_mask(height: int, width: int, window: IntPair, shift: IntPair, fill: float = -100.0) -> torch.Tensor:
+    """The SW-MSA attention mask: 0.0 where a query may attend to a key, ``fill`` elsewhere.
+
+    The official construction::
+
+        attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
+        attn_mask = attn_mask.masked_fill(attn_mask != 0, float(-100.0)).masked_fill(attn_mask == 0, float(0.0))
+
+    With ``shift == 0`` every label is the same and the mask is all zeros (the
+    official code then passes ``mask=None``, which has the same effect).
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        fill: the value added to forbidden scores; a negative number or ``-inf``.
+
+    Returns:
+        ``FloatTensor[nW, N, N]``.
+    """
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
+    if math.isnan(fill) or fill >= 0:
+        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
+    mask_windows = window_labels(height, width, window, shift).float()
+    attn_mask = label_difference(mask_windows)
+    return attn_mask.masked_fill(attn_mask != 0, float(fill)).masked_fill(attn_mask == 0, float(0.0))
+
+
+def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Add the mask to the scores of every window and take the softmax, as ``WindowAttention.forward``.
+
+    ::
+
+        nW = mask.shape[0]
+        attn = attn.view(B_ // nW, nW, num_heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+        attn = attn.view(-1, num_heads, N, N)
+        attn = softmax(attn, dim=-1)
+
+    ``attn`` holds the windows of the batch image by image (``B_ = B * nW``,
+    as :func:`window_partition` orders them), so the ``view`` lines window
+    ``k`` of every image up with ``mask[k]``; ``unsqueeze(1)`` broadcasts the
+    mask over heads and ``unsqueeze(0)`` over images.
+
+    Args:
+        attn: scores ``Q·Kᵀ``, ``[B_, heads, N, N]`` with ``B_ = B * nW``.
+        mask: ``[nW, N, N]`` from :func:`attention_mask`, or ``None`` for W-MSA
+            without a shift (plain softmax).
+
+    Returns:
+        Attention weights, ``[B_, heads, N, N]``; each row sums to 1.
+    """
+    _check_tensor(attn, "attn", (4,), "[B*nW, heads, N, N]")
+    B_, heads, N, N2 = attn.shape
+    if N != N2:
+        raise ValueError(f"attn must be square in its last two dimensions [.., N, N], got {tuple(attn.shape)}")
+    if mask is not None:
+        _check_tensor(mask, "mask", (3,), "[nW, N, N]")
+        nW = mask.shape[0]
+        if tuple(mask.shape[1:]) != (N, N):
+            raise ValueError(f"mask has shape {tuple(mask.shape)} but attn has N={N}: mask must be [nW, {N}, {N}]")
+        if nW == 0 or B_ % nW != 0:
+            raise ValueError(f"attn.shape[0]={B_} must be a multiple of nW={nW} (mask.shape[0]): attn holds B*nW windows")
+        attn = attn.view(B_ // nW, nW, heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+        attn = attn.view(-1, heads, N, N)
+    return torch.softmax(attn, dim=-1)

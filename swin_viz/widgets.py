@@ -1,0 +1,435 @@
+"""The explorers: ipywidgets sliders wired to the figures of :mod:`swin_viz.figures`.
+
+Every explorer is a :class:`StageExplorer`: sliders for the feature-map height
+and width, the window ``M`` and the shift ``s`` (plus a window picker ``k``
+and a query picker ``i`` where a stage shows one window or one token), a caption
+with the layout's numbers, and the stage's figure as a PNG.
+
+The sliders follow each other so that no position is invalid: the shift stays
+in ``[0, M)``, height and width stay multiples of ``M`` (they step by ``M``
+and are rounded to a multiple when ``M`` changes), and the window and query
+pickers stay below ``nW`` and ``N``. A stage is drawn once per change, after
+all the sliders have been brought into line.
+
+Each ``*_explorer`` function returns a ready explorer; :data:`STAGES` lists
+them by name, for tests and for building pages of explorers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import ipywidgets as widgets
+import torch
+
+from swin_viz import figures
+from swin_viz.figures import LabFigure
+from swin_viz.tensors import (
+    attention_mask,
+    cyclic_shift,
+    label_difference,
+    masked_window_softmax,
+    region_labels,
+    token_origins,
+    validate_layout,
+    window_labels,
+    window_partition,
+)
+
+__all__ = [
+    "Layout",
+    "Stage",
+    "StageExplorer",
+    "STAGES",
+    "explorer",
+    "cyclic_shift_explorer",
+    "region_labels_explorer",
+    "window_partition_explorer",
+    "window_rows_explorer",
+    "broadcast_explorer",
+    "label_difference_explorer",
+    "window_masks_explorer",
+    "leak_explorer",
+    "qk_alignment_explorer",
+    "attention_weights_explorer",
+    "pipeline_explorer",
+]
+
+#: Window sizes the window slider offers.
+WINDOW_RANGE = (2, 8)
+#: Most windows along one side; the size sliders stop at ``M * MAX_WINDOWS``.
+MAX_WINDOWS = 8
+#: Seed of the example attention scores drawn by the weight figures.
+SCORE_SEED = 0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One position of the sliders: a square window ``M`` and shift ``s`` on an ``H x W`` map.
+
+    ``window_index`` is the window ``k`` a stage shows (``0 <= k < nW``) and
+    ``query`` the query token ``i`` (``0 <= i < N``).
+    """
+
+    height: int = 9
+    width: int = 9
+    window: int = 3
+    shift: int = 1
+    window_index: int = 8
+    query: int = 8
+
+    @property
+    def n_windows(self) -> int:
+        """``nW = (H // M) * (W // M)``."""
+        return (self.height // self.window) * (self.width // self.window)
+
+    @property
+    def n_tokens(self) -> int:
+        """``N = M * M``."""
+        return self.window * self.window
+
+
+# --------------------------------------------------------------------------- #
+# What each stage draws: tensors from swin_viz.tensors, pictures from figures #
+# --------------------------------------------------------------------------- #
+def _example_scores(layout: Layout) -> torch.Tensor:
+    """Seeded example scores ``[nW, 1, N, N]`` (one image, one head)."""
+    generator = torch.Generator().manual_seed(SCORE_SEED)
+    return torch.randn(layout.n_windows, 1, layout.n_tokens, layout.n_tokens, generator=generator)
+
+
+def _draw_cyclic_shift(layout: Layout) -> LabFigure:
+    x = torch.arange(layout.height * layout.width).view(layout.height, layout.width)
+    labels = region_labels(layout.height, layout.width, layout.window, layout.shift)
+    return figures.plot_cyclic_shift(x, cyclic_shift(x, layout.shift), labels, layout.shift)
+
+
+def _draw_region_labels(layout: Layout) -> LabFigure:
+    labels = region_labels(layout.height, layout.width, layout.window, layout.shift)
+    return figures.plot_region_labels(labels, layout.window, layout.shift)
+
+
+def _draw_window_partition(layout: Layout) -> LabFigure:
+    img_mask = region_labels(layout.height, layout.width, layout.window, layout.shift)
+    windows = window_partition(img_mask.view(1, layout.height, layout.width, 1), layout.window)
+    return figures.plot_window_partition(windows, layout.height, layout.width)
+
+
+def _layout_windows(layout: Layout) -> torch.Tensor:
+    return window_labels(layout.height, layout.width, layout.window, layout.shift)
+
+
+def _draw_window_rows(layout: Layout) -> LabFigure:
+    return figures.plot_window_rows(_layout_windows(layout), highlight=layout.window_index)
+
+
+def _draw_broadcast(layout: Layout) -> LabFigure:
+    return figures.plot_broadcast_operands(_layout_windows(layout)[layout.window_index])
+
+
+def _layout_mask(layout: Layout) -> torch.Tensor:
+    return attention_mask(layout.height, layout.width, layout.window, layout.shift)
+
+
+def _draw_label_difference(layout: Layout) -> LabFigure:
+    mask_windows = _layout_windows(layout)
+    k = layout.window_index
+    return figures.plot_label_difference(label_difference(mask_windows)[k], _layout_mask(layout)[k], mask_windows[k])
+
+
+def _draw_window_masks(layout: Layout) -> LabFigure:
+    return figures.plot_window_masks(_layout_mask(layout), layout.width // layout.window)
+
+
+def _draw_leak(layout: Layout) -> LabFigure:
+    k, i = layout.window_index, layout.query
+    equal_scores = torch.zeros(layout.n_windows, 1, layout.n_tokens, layout.n_tokens)
+    unmasked = masked_window_softmax(equal_scores, None)[k, 0, i]
+    masked = masked_window_softmax(equal_scores, _layout_mask(layout))[k, 0, i]
+    origins = token_origins(layout.height, layout.width, layout.window, layout.shift)[k]
+    return figures.plot_leak(origins, _layout_windows(layout)[k], unmasked, masked, i, layout.height, layout.width)
+
+
+def _draw_qk_alignment(layout: Layout) -> LabFigure:
+    k = layout.window_index
+    return figures.plot_qk_alignment(_layout_windows(layout)[k], _layout_mask(layout)[k])
+
+
+def _draw_attention_weights(layout: Layout) -> LabFigure:
+    k = layout.window_index
+    scores = _example_scores(layout)
+    weights = masked_window_softmax(scores, _layout_mask(layout))[k, 0]
+    unmasked = masked_window_softmax(scores, None)[k, 0]
+    return figures.plot_attention_weights(weights, _layout_windows(layout)[k], unmasked=unmasked)
+
+
+def _draw_pipeline(layout: Layout) -> LabFigure:
+    k = layout.window_index
+    x = torch.arange(layout.height * layout.width).view(layout.height, layout.width)
+    mask = _layout_mask(layout)
+    weights = masked_window_softmax(_example_scores(layout), mask)[k, 0]
+    return figures.plot_pipeline(
+        cyclic_shift(x, layout.shift),
+        region_labels(layout.height, layout.width, layout.window, layout.shift),
+        _layout_windows(layout),
+        mask[k],
+        weights,
+        layout.window,
+        layout.shift,
+        k,
+    )
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage an explorer can show: its title, its drawing and which pickers it needs."""
+
+    title: str
+    draw: Callable[[Layout], LabFigure]
+    pick_window: bool = False
+    pick_query: bool = False
+
+
+#: Every stage, by name, in reading order.
+STAGES: dict[str, Stage] = {
+    "cyclic_shift": Stage("1. Cyclic shift", _draw_cyclic_shift),
+    "region_labels": Stage("2. Region labels", _draw_region_labels),
+    "window_partition": Stage("3. Window partition", _draw_window_partition),
+    "window_rows": Stage("3. Windows as rows", _draw_window_rows, pick_window=True),
+    "broadcast": Stage("4. Broadcast operands", _draw_broadcast, pick_window=True),
+    "label_difference": Stage("4. Difference and mask", _draw_label_difference, pick_window=True),
+    "window_masks": Stage("4. Every window's mask", _draw_window_masks),
+    "leak": Stage("5. Why it matters: the leak", _draw_leak, pick_window=True, pick_query=True),
+    "qk_alignment": Stage("5. Q·Kᵀ lines up with the mask", _draw_qk_alignment, pick_window=True),
+    "attention_weights": Stage("5. Softmax weights", _draw_attention_weights, pick_window=True),
+    "pipeline": Stage("All stages", _draw_pipeline, pick_window=True),
+}
+
+
+# --------------------------------------------------------------------------- #
+# The explorer widget                                                         #
+# --------------------------------------------------------------------------- #
+def _slider(description: str, value: int, low: int, high: int, step: int = 1) -> widgets.IntSlider:
+    return widgets.IntSlider(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        continuous_update=False,  # draw once when the handle is released
+        style={"description_width": "90px"},
+        layout=widgets.Layout(width="340px"),
+    )
+
+
+def _set_range(slider: widgets.IntSlider, low: int, high: int, value: int, step: int = 1) -> None:
+    """Move a slider to ``[low, high]`` by ``step`` and a value in it, never passing through min > max."""
+    value = min(max(value, low), high)
+    slider.max = max(high, slider.max)
+    slider.min = min(low, slider.min)
+    slider.step = step
+    slider.value = value
+    slider.min = low
+    slider.max = high
+
+
+class StageExplorer(widgets.VBox):
+    """Sliders wired to one stage's figure.
+
+    Attributes:
+        stage: the :class:`Stage` drawn.
+        height, width, window, shift: the layout sliders.
+        window_index, query: the pickers, or ``None`` if the stage has none.
+        image: the ``Image`` widget showing the figure as PNG.
+        caption: an ``HTML`` line with the layout's numbers (or the error, if drawing failed).
+        figure: the last :class:`~swin_viz.figures.LabFigure` drawn.
+        draw_count: how many times the figure has been drawn.
+    """
+
+    def __init__(self, stage: Stage, layout: Layout | None = None) -> None:
+        layout = layout or Layout()
+        window, shift = validate_layout(layout.height, layout.width, layout.window, layout.shift)
+        if window[0] != window[1] or shift[0] != shift[1]:
+            raise ValueError("the explorers use a square window and shift: give window and shift as single ints")
+        low, high = WINDOW_RANGE
+        if not low <= layout.window <= high:
+            raise ValueError(f"window={layout.window} is outside the explorer's range [{low}, {high}]")
+        if max(layout.height, layout.width) > layout.window * MAX_WINDOWS:
+            raise ValueError(f"height and width must be at most {MAX_WINDOWS} windows (M * {MAX_WINDOWS}) in the explorer")
+        self.stage = stage
+        self.figure: LabFigure | None = None
+        self.draw_count = 0
+        self._holding = False
+        m = layout.window
+        self.height = _slider("height H", layout.height, m, m * MAX_WINDOWS, step=m)
+        self.width = _slider("width W", layout.width, m, m * MAX_WINDOWS, step=m)
+        self.window = _slider("window M", m, low, high)
+        self.shift = _slider("shift s", layout.shift, 0, m - 1)
+        self.window_index = (
+            _slider("window k", min(layout.window_index, layout.n_windows - 1), 0, layout.n_windows - 1)
+            if stage.pick_window
+            else None
+        )
+        self.query = (
+            _slider("query i", min(layout.query, layout.n_tokens - 1), 0, layout.n_tokens - 1) if stage.pick_query else None
+        )
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.caption = widgets.HTML()
+        sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
+        for slider in sliders:
+            slider.observe(self._on_change, names="value")
+        controls = widgets.HBox(
+            [widgets.VBox(sliders[:2]), widgets.VBox(sliders[2:4]), widgets.VBox(sliders[4:])],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        title = widgets.HTML(f"<b>{html.escape(stage.title)}</b>")
+        super().__init__([title, controls, self.caption, self.image])
+        self.redraw()
+
+    def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
+        return f"StageExplorer({self.stage.title!r}, {self.settings_text})"
+
+    @property
+    def settings(self) -> Layout:
+        """The :class:`Layout` the sliders show now (``layout`` is ipywidgets' CSS layout)."""
+        return Layout(
+            height=self.height.value,
+            width=self.width.value,
+            window=self.window.value,
+            shift=self.shift.value,
+            window_index=self.window_index.value if self.window_index else 0,
+            query=self.query.value if self.query else 0,
+        )
+
+    @property
+    def settings_text(self) -> str:
+        """The layout in one line, ``H=9, W=9, M=3, s=1``."""
+        values = self.settings
+        return f"H={values.height}, W={values.width}, M={values.window}, s={values.shift}"
+
+    @contextlib.contextmanager
+    def _hold(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def _sync(self) -> None:
+        """Bring every slider into line with the window slider."""
+        m = self.window.value
+        high = m * MAX_WINDOWS
+        for size in (self.height, self.width):
+            _set_range(size, m, high, m * max(1, round(size.value / m)), step=m)
+        _set_range(self.shift, 0, m - 1, self.shift.value)
+        values = self.settings
+        if self.window_index is not None:
+            _set_range(self.window_index, 0, values.n_windows - 1, self.window_index.value)
+        if self.query is not None:
+            _set_range(self.query, 0, values.n_tokens - 1, self.query.value)
+
+    def _on_change(self, change: dict) -> None:
+        if self._holding:
+            return
+        with self._hold():
+            self._sync()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the stage for the current sliders into :attr:`image` and :attr:`caption`."""
+        values = self.settings
+        try:
+            figure = self.stage.draw(values)
+            png = figure.to_png()
+        except Exception as error:  # never a traceback in the page: say what went wrong instead
+            self.caption.value = f"<span style='color:#d62728'>Cannot draw {html.escape(self.settings_text)}: {html.escape(str(error))}</span>"
+            return
+        self.figure = figure
+        self.image.value = png
+        self.draw_count += 1
+        self.caption.value = html.escape(_describe(values))
+
+
+def _describe(layout: Layout) -> str:
+    mask = attention_mask(layout.height, layout.width, layout.window, layout.shift)
+    mixed = [k for k in range(layout.n_windows) if bool((mask[k] != 0).any())]
+    masked = ", ".join(map(str, mixed)) if mixed else "none"
+    return (
+        f"H={layout.height}, W={layout.width}, M={layout.window}, s={layout.shift}: "
+        f"nW={layout.n_windows} windows of N={layout.n_tokens} tokens; windows that need a mask: {masked}"
+    )
+
+
+def explorer(stage: str, **layout: int) -> StageExplorer:
+    """An explorer for the stage named ``stage`` (a key of :data:`STAGES`), starting at ``layout``.
+
+    Raises ``ValueError`` naming the stages if ``stage`` is unknown.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {stage!r}")
+    unknown = set(layout) - set(Layout.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown layout argument(s) {', '.join(sorted(unknown))}: use {', '.join(Layout.__dataclass_fields__)}")
+    start = Layout(**{name: value for name, value in layout.items() if name not in ("window_index", "query")})
+    # by default show the last window (the corner one, which holds the most regions) and its last token
+    picks = {"window_index": start.n_windows - 1, "query": start.n_tokens - 1} if start.window > 0 else {}
+    picks.update({name: layout[name] for name in ("window_index", "query") if name in layout})
+    return StageExplorer(STAGES[stage], Layout(**{**start.__dict__, **picks}))
+
+
+def cyclic_shift_explorer(**layout: int) -> StageExplorer:
+    """Sliders for H, W, M, s over :func:`~swin_viz.figures.plot_cyclic_shift` (stage 1)."""
+    return explorer("cyclic_shift", **layout)
+
+
+def region_labels_explorer(**layout: int) -> StageExplorer:
+    """Sliders over :func:`~swin_viz.figures.plot_region_labels` (stage 2)."""
+    return explorer("region_labels", **layout)
+
+
+def window_partition_explorer(**layout: int) -> StageExplorer:
+    """Sliders over :func:`~swin_viz.figures.plot_window_partition` (stage 3)."""
+    return explorer("window_partition", **layout)
+
+
+def window_rows_explorer(**layout: int) -> StageExplorer:
+    """Sliders and a window picker over :func:`~swin_viz.figures.plot_window_rows` (stage 3)."""
+    return explorer("window_rows", **layout)
+
+
+def broadcast_explorer(**layout: int) -> StageExplorer:
+    """Sliders and a window picker over :func:`~swin_viz.figures.plot_broadcast_operands` (stage 4)."""
+    return explorer("broadcast", **layout)
+
+
+def label_difference_explorer(**layout: int) -> StageExplorer:
+    """Sliders and a window picker over :func:`~swin_viz.figures.plot_label_difference` (stage 4)."""
+    return explorer("label_difference", **layout)
+
+
+def window_masks_explorer(**layout: int) -> StageExplorer:
+    """Sliders over :func:`~swin_viz.figures.plot_window_masks` (stage 4)."""
+    return explorer("window_masks", **layout)
+
+
+def leak_explorer(**layout: int) -> StageExplorer:
+    """Sliders, a window and a query picker over :func:`~swin_viz.figures.plot_leak` (stage 5)."""
+    return explorer("leak", **layout)
+
+
+def qk_alignment_explorer(**layout: int) -> StageExplorer:
+    """Sliders and a window picker over :func:`~swin_viz.figures.plot_qk_alignment` (stage 5)."""
+    return explorer("qk_alignment", **layout)
+
+
+def attention_weights_explorer(**layout: int) -> StageExplorer:
+    """Sliders and a window picker over :func:`~swin_viz.figures.plot_attention_weights` (stage 5)."""
+    return explorer("attention_weights", **layout)
+
+
+def pipeline_explorer(**layout: int) -> StageExplorer:
+    """Sliders and a window picker over :func:`~swin_viz.figures.plot_pipeline` (all stages)."""
+    return explorer("pipeline", **layout)
