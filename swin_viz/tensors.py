@@ -261,7 +261,8 @@ def window_partition(x: torch.Tensor, window: IntPair) -> torch.Tensor:
     B, H, W, C = x.shape
     (window_h, window_w), _ = validate_layout(H, W, window, 0)
     x = x.view(B, H // window_h, window_h, W // window_w, window_w, C)
-    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, window_h, window_w, C)
+    n_windows = (H // window_h) * (W // window_w)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B * n_windows, window_h, window_w, C)
 
 
 def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: int) -> torch.Tensor:
@@ -289,8 +290,9 @@ def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: i
             f"the number of {window_h}x{window_w} windows in a {height}x{width} map"
         )
     B = windows.shape[0] // n_windows
-    x = windows.view(B, height // window_h, width // window_w, window_h, window_w, -1)
-    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, height, width, -1)
+    C = windows.shape[-1]
+    x = windows.view(B, height // window_h, width // window_w, window_h, window_w, C)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, height, width, C)
 
 
 def window_grid(height: int, width: int, window: IntPair) -> torch.Tensor:
@@ -395,6 +397,9 @@ def attention_mask(height: int, width: int, window: IntPair, shift: IntPair, fil
         raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
     if math.isnan(fill) or fill >= 0:
         raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
+    lowest = torch.finfo(torch.float32).min
+    if fill < lowest and not math.isinf(fill):
+        raise ValueError(f"fill={fill} does not fit in float32: use a value >= {lowest:.4g}, or -inf")
     mask_windows = window_labels(height, width, window, shift).float()
     attn_mask = label_difference(mask_windows)
     return attn_mask.masked_fill(attn_mask != 0, float(fill)).masked_fill(attn_mask == 0, float(0.0))

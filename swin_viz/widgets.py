@@ -373,9 +373,13 @@ def explorer(stage: str, **layout: int) -> StageExplorer:
     unknown = set(layout) - set(Layout.__dataclass_fields__)
     if unknown:
         raise TypeError(f"unknown layout argument(s) {', '.join(sorted(unknown))}: use {', '.join(Layout.__dataclass_fields__)}")
+    for name, value in layout.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int (the explorers use a square window and shift), got {value!r}")
     start = Layout(**{name: value for name, value in layout.items() if name not in ("window_index", "query")})
+    validate_layout(start.height, start.width, start.window, start.shift)
     # by default show the last window (the corner one, which holds the most regions) and its last token
-    picks = {"window_index": start.n_windows - 1, "query": start.n_tokens - 1} if start.window > 0 else {}
+    picks = {"window_index": start.n_windows - 1, "query": start.n_tokens - 1}
     picks.update({name: layout[name] for name in ("window_index", "query") if name in layout})
     return StageExplorer(STAGES[stage], Layout(**{**start.__dict__, **picks}))
 

@@ -1095,17 +1095,8 @@ def test_region_labels_encode_wrap_status(H, W, window, shift):
 
 
 # --------------------------------------------------------------------------- #
-# Edge cases that currently fail (bugs in swin_viz/tensors.py, see reasons)   #
+# Edge cases: empty batches, zero channels, fills beyond float32             #
 # --------------------------------------------------------------------------- #
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason=(
-        "window_reverse reshapes with view(B, H//Mh, W//Mw, Mh, Mw, -1); with zero windows "
-        "(B = 0, which window_partition accepts and produces) the -1 is ambiguous and torch "
-        "raises RuntimeError instead of returning an empty [0, H, W, C] map"
-    ),
-)
 def test_round_trip_empty_batch():
     x = torch.zeros(0, 9, 9, 2)
     windows = window_partition(x, 3)
@@ -1114,34 +1105,13 @@ def test_round_trip_empty_batch():
     assert out.shape == (0, 9, 9, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason=(
-        "window_partition ends with view(-1, Mh, Mw, C); with C = 0 the -1 is ambiguous and "
-        "torch raises RuntimeError instead of returning [B*nW, Mh, Mw, 0]"
-    ),
-)
 def test_window_partition_zero_channels():
     windows = window_partition(torch.zeros(2, 9, 9, 0), 3)
     assert windows.shape == (18, 3, 3, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason=(
-        "attention_mask accepts any finite negative fill, but a value below the float32 range "
-        "(e.g. -1e40) makes masked_fill on the float32 mask raise RuntimeError "
-        "'value cannot be converted to type float without overflow' instead of a ValueError "
-        "naming fill (or mapping it to -inf)"
-    ),
-)
 def test_fill_below_float32_range():
-    try:
-        mask = attention_mask(9, 9, 3, 1, fill=-1e40)
-    except ValueError as err:
-        assert "fill" in str(err)
-    else:
-        assert torch.equal(mask != 0, attention_mask(9, 9, 3, 1) != 0)
-        assert (mask[mask != 0] <= torch.finfo(torch.float32).min).all()
+    with pytest.raises(ValueError, match=r"fill=-1e\+40 does not fit in float32"):
+        attention_mask(9, 9, 3, 1, fill=-1e40)
+    lowest = float(torch.finfo(torch.float32).min)
+    assert float(attention_mask(9, 9, 3, 1, fill=lowest).min()) == lowest

@@ -1,0 +1,38 @@
+# Swin mask lab: two commands set everything up on a fresh machine.
+#   make lab    create .venv if needed, install, open JupyterLab on notebooks/
+#   make test   create .venv if needed, install, run the unit tests and every notebook (nbval)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The CPU build of torch; pyproject.toml's range admits it, so pip installs nothing newer.
+TORCH  ?= torch==2.13.0
+HOST   ?= 127.0.0.1
+PORT   ?= 8888
+# jupyter refuses to start as root without --allow-root (CI and containers run as root)
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: lab test venv execute clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=$(HOST) --port=$(PORT) $(ROOT_FLAG)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Re-run every notebook top to bottom and store its outputs (do this after changing swin_viz).
+execute: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False notebooks/[0-9]*.ipynb
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

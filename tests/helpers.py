@@ -1,0 +1,26 @@
+"""Reading numbers back out of the figures, so tests can check what a student sees."""
+
+from __future__ import annotations
+
+from matplotlib.axes import Axes
+
+
+def cell_texts(ax: Axes, rows: int, cols: int, origin: tuple[float, float] = (0.0, 0.0)) -> list[list[str]]:
+    """The texts drawn in the cells of an ``rows x cols`` grid whose cell ``(r, c)`` is centred at ``origin + (c, r)``.
+
+    Cells with no text read as ``""``; a text off the grid is ignored.
+    """
+    x0, y0 = origin
+    grid = [["" for _ in range(cols)] for _ in range(rows)]
+    for text in ax.texts:
+        x, y = text.get_position()
+        c, r = round(x - x0), round(y - y0)
+        on_centre = abs(x - x0 - c) < 1e-6 and abs(y - y0 - r) < 1e-6
+        if on_centre and 0 <= r < rows and 0 <= c < cols:
+            grid[r][c] = text.get_text()
+    return grid
+
+
+def as_text(tensor) -> list[list[str]]:
+    """A 2-D tensor's entries as the strings the figures print for ints."""
+    return [[str(int(v)) for v in row] for row in tensor]

@@ -1,0 +1,259 @@
+"""The figures carry the right numbers, in the right cells, and refuse tensors they cannot draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from helpers import as_text, cell_texts
+from matplotlib.colors import to_rgba
+
+from swin_viz import (
+    attention_mask,
+    cyclic_shift,
+    label_difference,
+    masked_window_softmax,
+    region_labels,
+    token_origins,
+    window_labels,
+    window_partition,
+)
+from swin_viz import figures
+from swin_viz.figures import GAP, REGION_COLOURS, LabFigure
+
+H = W = 9
+M, S = 3, 1
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def example():
+    x = torch.arange(H * W).view(H, W)
+    mask_windows = window_labels(H, W, M, S)
+    return {
+        "x": x,
+        "shifted_x": cyclic_shift(x, S),
+        "labels": region_labels(H, W, M, S),
+        "mask_windows": mask_windows,
+        "difference": label_difference(mask_windows),
+        "mask": attention_mask(H, W, M, S),
+    }
+
+
+def test_lab_figure_shows_as_png_only(monkeypatch, example):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    fig = figures.plot_region_labels(example["labels"], M, S)
+    assert isinstance(fig, LabFigure)
+    fig._ipython_display_()
+    (bundle, raw), = shown
+    assert raw is True
+    assert set(bundle) == {"image/png"}
+    assert bundle["image/png"].startswith(PNG_MAGIC)
+
+
+def test_region_colours_are_fixed_per_label():
+    colours = figures.region_colours(torch.tensor([[0, 8], [4, 0]]))
+    assert colours.shape == (2, 2, 4)
+    assert np.allclose(colours[0, 0], to_rgba(REGION_COLOURS[0]))
+    assert np.allclose(colours[1, 1], colours[0, 0])
+    assert np.allclose(colours[0, 1], to_rgba(REGION_COLOURS[8]))
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.8"):
+        figures.region_colours(torch.tensor([9]))
+
+
+def test_cyclic_shift_cells_show_original_coordinates(example):
+    fig = figures.plot_cyclic_shift(example["x"], example["shifted_x"], example["labels"], S)
+    before, after = fig.axes
+    before_text = cell_texts(before, H, W)
+    after_text = cell_texts(after, H, W)
+    assert before_text[0][0] == "0,0" and before_text[8][8] == "8,8"
+    # the roll carried the top-left token to the bottom-right corner, and row 0 to row 8
+    assert after_text[8][8] == "0,0"
+    assert after_text[0][0] == "1,1"
+    assert after_text[8][:8] == [f"0,{c}" for c in range(1, 9)]
+    assert after.get_title().startswith("torch.roll(x, shifts=(-1, -1))")
+    # each token keeps its colour: the image of the rolled map is the rolled image of the original
+    before_rgba = before.images[0].get_array()
+    after_rgba = after.images[0].get_array()
+    assert np.allclose(np.roll(before_rgba, (-1, -1), axis=(0, 1)), after_rgba)
+
+
+def test_region_label_figure_carries_the_label_map_and_slices(example):
+    fig = figures.plot_region_labels(example["labels"], M, S)
+    ax = fig.axes[0]
+    texts = cell_texts(ax, H, W)
+    assert texts[0] == "0 0 0 0 0 0 1 1 2".split()
+    assert texts[6] == "3 3 3 3 3 3 4 4 5".split()
+    assert texts[8] == "6 6 6 6 6 6 7 7 8".split()
+    assert texts == as_text(example["labels"])
+    annotations = " ".join(t.get_text() for t in ax.texts)
+    assert "h_slices[0] = slice(0, -3)\nrows 0–5" in annotations
+    assert "h_slices[1] = slice(-3, -1)\nrows 6–7" in annotations
+    assert "h_slices[2] = slice(-1, None)\nrow 8" in annotations
+    assert "w_slices[2] = slice(-1, None)\ncol 8" in annotations
+
+
+def test_window_partition_figure_draws_each_window_in_order(example):
+    windows = window_partition(example["labels"].view(1, H, W, 1), M)
+    fig = figures.plot_window_partition(windows, H, W)
+    ax = fig.axes[0]
+    for k in range(9):
+        a, b = divmod(k, 3)
+        origin = (b * (M + GAP), a * (M + GAP))
+        assert cell_texts(ax, M, M, origin) == as_text(windows[k, :, :, 0])
+    assert cell_texts(ax, M, M, (2 * (M + GAP), 2 * (M + GAP))) == [["4", "4", "5"], ["4", "4", "5"], ["7", "7", "8"]]
+    titles = [t.get_text() for t in ax.texts if t.get_text().startswith("#")]
+    assert titles == [f"#{k}" for k in range(9)]
+
+
+def test_window_rows_figure_flags_the_windows_that_need_a_mask(example):
+    fig = figures.plot_window_rows(example["mask_windows"], highlight=8)
+    ax = fig.axes[0]
+    texts = cell_texts(ax, 9, 9)
+    assert texts[8] == ["4", "4", "5", "4", "4", "5", "7", "7", "8"]
+    flags = [t.get_text().strip() for t in ax.texts if t.get_text().strip() in ("needs mask", "one region")]
+    assert [k for k, flag in enumerate(flags) if flag == "needs mask"] == [2, 5, 6, 7, 8]
+
+
+def test_broadcast_operands_repeat_the_row_and_the_column(example):
+    row = example["mask_windows"][8]
+    fig = figures.plot_broadcast_operands(row)
+    left, right = fig.axes
+    labels = [str(int(v)) for v in row]
+    assert cell_texts(left, 9, 9) == [labels] * 9
+    assert cell_texts(right, 9, 9) == [[label] * 9 for label in labels]
+    # only the stored row (left) and column (right) are drawn solid
+    assert np.allclose(left.images[0].get_array()[0, :, 3], 1.0)
+    assert np.allclose(left.images[0].get_array()[1:, :, 3], 0.35)
+    assert np.allclose(right.images[0].get_array()[:, 0, 3], 1.0)
+
+
+def test_difference_and_mask_figure_carry_figure_six(example):
+    fig = figures.plot_label_difference(example["difference"][8], example["mask"][8], example["mask_windows"][8])
+    left, right = fig.axes
+    difference = cell_texts(left, 9, 9)
+    assert difference[0] == "0 0 1 0 0 1 3 3 4".split()
+    assert difference[2] == "-1 -1 0 -1 -1 0 2 2 3".split()
+    assert difference[8] == "-4 -4 -3 -4 -4 -3 -1 -1 0".split()
+    mask = cell_texts(right, 9, 9)
+    for i in range(9):
+        for j in range(9):
+            assert mask[i][j] == ("0" if difference[i][j] == "0" else "-100")
+
+
+def test_window_masks_figure_counts_masked_pairs(example):
+    fig = figures.plot_window_masks(example["mask"], 3)
+    notes = [t.get_text() for t in fig.axes[0].texts]
+    assert notes[:2] == ["#0: none", "#1: none"]
+    assert notes[2] == f"#2: {int((example['mask'][2] != 0).sum())} masked"
+    assert [n.split(":")[0] for n in notes if "masked" in n] == ["#2", "#5", "#6", "#7", "#8"]
+    # window 8 holds regions of 4, 2, 2 and 1 tokens: 81 - (16 + 4 + 4 + 1) = 56 forbidden pairs
+    assert notes[8] == "#8: 56 masked"
+
+
+def test_leak_figure_reports_weight_across_the_seam(example):
+    equal_scores = torch.zeros(9, 1, 9, 9)
+    unmasked = masked_window_softmax(equal_scores, None)[8, 0, 8]
+    masked = masked_window_softmax(equal_scores, example["mask"])[8, 0, 8]
+    origins = token_origins(H, W, M, S)[8]
+    fig = figures.plot_leak(origins, example["mask_windows"][8], unmasked, masked, 8, H, W)
+    grid_ax, bar_ax = fig.axes
+    # the query (token 8) sat at (0, 0); its window-mates sit at the far edges of the original map
+    texts = cell_texts(grid_ax, H, W)
+    assert texts[0][0] == "q\n.11"
+    assert texts[8][8] == ".11" and texts[7][0] == ".11" and texts[4][4] == ""
+    assert "0.889 → 3.0e-43" in bar_ax.get_title()
+
+
+def test_qk_figures_pair_query_i_with_key_j(example):
+    row, mask = example["mask_windows"][8], example["mask"][8]
+    fig = figures.plot_qk_alignment(row, mask)
+    texts = cell_texts(fig.axes[0], 9, 9)
+    assert texts[0][1] == "q0·k1"
+    assert texts[0][2] == "q0·k2\n-100"
+    assert texts[8][8] == "q8·k8"
+    sequences = figures.plot_qk_sequences(row)
+    q_ax, k_ax = sequences.axes[:2]
+    assert cell_texts(q_ax, 9, 1)[2] == ["q2\n(5)"]
+    assert cell_texts(k_ax, 1, 9)[0][6] == "k6\n(7)"
+
+
+def test_attention_weights_figure_prints_rounded_weights(example):
+    torch.manual_seed(0)
+    scores = torch.randn(9, 1, 9, 9)
+    weights = masked_window_softmax(scores, example["mask"])[8, 0]
+    fig = figures.plot_attention_weights(weights, example["mask_windows"][8])
+    texts = cell_texts(fig.axes[0], 9, 9)
+    assert texts[8] == ["0"] * 8 + ["1.00"]  # token 8 is alone in its region
+    assert texts[6][8] == "0"
+    expected = f"{float(weights[6, 6]):.2f}".lstrip("0")
+    assert texts[6][6] == expected
+
+
+def test_linear_figure_shows_q_k_v_blocks(example):
+    torch.manual_seed(0)
+    x = torch.randn(9, 2)
+    qkv = torch.nn.Linear(2, 6)(x).detach()
+    fig = figures.plot_linear_token_order(x, qkv, example["mask_windows"][8])
+    left, right = fig.axes
+    assert cell_texts(left, 9, 2)[3] == [f"{float(v):.2f}".replace("-0.00", "0.00") for v in x[3]]
+    assert [t.get_text() for t in right.texts if t.get_text() in ("q", "k", "v")] == ["q", "k", "v"]
+
+
+def test_pipeline_has_the_five_stages(example):
+    weights = masked_window_softmax(torch.zeros(9, 1, 9, 9), example["mask"])[8, 0]
+    fig = figures.plot_pipeline(
+        example["shifted_x"], example["labels"], example["mask_windows"], example["mask"][8], weights, M, S, 8
+    )
+    titles = [ax.get_title() for ax in fig.axes]
+    assert [t.split(".")[0] for t in titles] == ["1", "2", "3", "4", "5"]
+    assert cell_texts(fig.axes[1], H, W) == as_text(example["labels"])
+    assert fig.to_png().startswith(PNG_MAGIC)
+
+
+def test_large_maps_are_drawn_without_numbers():
+    labels = region_labels(56, 56, 7, 3)
+    fig = figures.plot_region_labels(labels, 7, 3)
+    assert cell_texts(fig.axes[0], 56, 56) == [[""] * 56] * 56
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: figures.plot_region_labels(torch.zeros(9), 3, 1), ValueError, "labels must be 2-D"),
+        (lambda: figures.plot_region_labels([[0]], 3, 1), TypeError, "labels must be a torch.Tensor"),
+        (lambda: figures.plot_broadcast_operands(torch.zeros(3, 3)), ValueError, r"labels must be 1-D \[N\]"),
+        (
+            lambda: figures.plot_label_difference(torch.zeros(9, 9), torch.zeros(4, 4), torch.zeros(9, dtype=torch.long)),
+            ValueError,
+            r"difference and mask must be \[N, N\] with N=9",
+        ),
+        (
+            lambda: figures.plot_window_partition(torch.zeros(9, 3, 3), 9, 12),
+            ValueError,
+            "9 windows of 3x3 do not tile a 9x12 map",
+        ),
+        (lambda: figures.plot_window_masks(torch.zeros(9, 9, 9), 4), ValueError, "windows_per_row=4 must divide nW=9"),
+        (
+            lambda: figures.plot_cyclic_shift(torch.zeros(9, 9), torch.zeros(9, 9), torch.zeros(8, 9, dtype=torch.long), 1),
+            ValueError,
+            "x, shifted_x and labels must have the same",
+        ),
+        (
+            lambda: figures.plot_leak(
+                torch.zeros(9, 2, dtype=torch.long), torch.zeros(9, dtype=torch.long), torch.zeros(9), torch.zeros(9), 9, 9, 9
+            ),
+            ValueError,
+            r"query must be an int in \[0, 9\)",
+        ),
+        (
+            lambda: figures.plot_qk_alignment(torch.zeros(9, dtype=torch.long), torch.zeros(3, 3)),
+            ValueError,
+            r"mask must be \[N, N\] with N=9",
+        ),
+    ],
+)
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

@@ -1,0 +1,156 @@
+"""Driving the sliders programmatically: the figure follows, and no reachable position is an error."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import as_text, cell_texts
+
+from swin_viz import attention_mask, label_difference, region_labels, window_labels
+from swin_viz import widgets
+from swin_viz.widgets import MAX_WINDOWS, STAGES, WINDOW_RANGE, Layout, explorer
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_every_stage_opens_on_the_running_example(name):
+    view = explorer(name)
+    assert view.settings.height == 9 and view.settings.window == 3 and view.settings.shift == 1
+    assert view.draw_count == 1
+    assert bytes(view.image.value).startswith(PNG_MAGIC)
+    assert "windows that need a mask: 2, 5, 6, 7, 8" in view.caption.value
+    assert repr(view) == f"StageExplorer({STAGES[name].title!r}, H=9, W=9, M=3, s=1)"
+    if STAGES[name].pick_window:
+        assert view.window_index.value == 8 and view.window_index.max == 8
+    else:
+        assert view.window_index is None
+
+
+def test_named_explorer_functions_match_their_stage():
+    pairs = {
+        widgets.cyclic_shift_explorer: "cyclic_shift",
+        widgets.region_labels_explorer: "region_labels",
+        widgets.window_partition_explorer: "window_partition",
+        widgets.window_rows_explorer: "window_rows",
+        widgets.broadcast_explorer: "broadcast",
+        widgets.label_difference_explorer: "label_difference",
+        widgets.window_masks_explorer: "window_masks",
+        widgets.leak_explorer: "leak",
+        widgets.qk_alignment_explorer: "qk_alignment",
+        widgets.attention_weights_explorer: "attention_weights",
+        widgets.pipeline_explorer: "pipeline",
+    }
+    assert sorted(pairs.values()) == sorted(STAGES)
+    for make, name in pairs.items():
+        assert make(height=6, width=6, window=2, shift=1).stage is STAGES[name]
+
+
+def test_region_figure_follows_the_shift_slider():
+    view = widgets.region_labels_explorer()
+    view.shift.value = 2
+    assert view.draw_count == 2
+    texts = cell_texts(view.figure.axes[0], 9, 9)
+    assert texts == as_text(region_labels(9, 9, 3, 2))
+    assert texts[6] == "3 3 3 3 3 3 4 5 5".split()
+    view.shift.value = 0
+    assert cell_texts(view.figure.axes[0], 9, 9) == [["0"] * 9] * 9
+    assert "windows that need a mask: none" in view.caption.value
+
+
+def test_window_change_keeps_sizes_multiples_and_shift_below_window():
+    view = widgets.label_difference_explorer(shift=2)
+    view.window.value = 4
+    settings = view.settings
+    # 9 is rounded to the nearest multiple of 4, the shift slider now stops at 3
+    assert (settings.height, settings.width, settings.window, settings.shift) == (8, 8, 4, 2)
+    assert (view.height.min, view.height.step, view.height.max) == (4, 4, 4 * MAX_WINDOWS)
+    assert view.shift.max == 3
+    assert view.window_index.max == 3 and view.window_index.value == 3
+    assert view.draw_count == 2  # one redraw for the whole coordinated change
+    view.window.value = 2
+    assert view.settings.shift == 1 and view.shift.max == 1
+    assert view.settings.height == 8 and view.height.max == 2 * MAX_WINDOWS
+    # the figure shows the new window's difference and mask
+    k = view.settings.window_index
+    expected = label_difference(window_labels(8, 8, 2, 1))[k]
+    assert cell_texts(view.figure.axes[0], 4, 4) == as_text(expected)
+
+
+def test_window_picker_follows_the_number_of_windows():
+    view = widgets.window_rows_explorer()
+    view.height.value = 18
+    assert view.window_index.max == 17
+    view.window_index.value = 17
+    view.height.value = 3
+    assert view.window_index.max == 2 and view.window_index.value == 2
+    rows = cell_texts(view.figure.axes[0], 3, 9)
+    assert rows == as_text(window_labels(3, 9, 3, 1))
+
+
+def test_query_picker_follows_the_window_size():
+    view = widgets.leak_explorer()
+    assert view.query.max == 8 and view.query.value == 8
+    view.window.value = 2
+    assert view.query.max == 3 and view.query.value == 3
+    view.query.value = 0
+    assert view.settings.query == 0
+    assert "query token 0" in view.figure.axes[0].get_title()
+
+
+def test_a_size_set_off_the_step_is_snapped_to_a_multiple():
+    view = widgets.region_labels_explorer()
+    view.height.value = 10  # e.g. typed into the readout
+    assert view.settings.height == 9
+    assert "Cannot draw" not in view.caption.value
+
+
+def test_every_reachable_layout_draws_without_error():
+    """Every window size, on the flattest maps the sliders reach (one window high and most wide, and the
+    transpose), with the largest and the smallest shift, for every stage."""
+    low, high = WINDOW_RANGE
+    for window in range(low, high + 1):
+        for height, width, shift in ((window, window * MAX_WINDOWS, window - 1), (window * MAX_WINDOWS, window, 0)):
+            n_windows = (height // window) * (width // window)
+            layout = Layout(height, width, window, shift, window_index=n_windows - 1, query=window * window - 1)
+            for stage in STAGES.values():
+                stage.draw(layout)
+
+
+def test_drawing_errors_are_shown_in_the_caption_not_raised():
+    view = widgets.region_labels_explorer()
+
+    def broken(layout):
+        raise ValueError("boom")
+
+    view.stage = widgets.Stage("broken", broken)
+    view.redraw()
+    assert "Cannot draw H=9, W=9, M=3, s=1: boom" in view.caption.value
+    assert view.draw_count == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"stage": "nope"}, ValueError, "stage must be one of cyclic_shift, region_labels"),
+        ({"stage": "leak", "size": 9}, TypeError, "unknown layout argument"),
+        ({"stage": "leak", "height": 10}, ValueError, "window_h=3 does not divide height=10"),
+        ({"stage": "leak", "shift": 3}, ValueError, r"shift_h=3 is outside \[0, window_h=3\)"),
+        ({"stage": "leak", "window": 9, "height": 9, "width": 9, "shift": 1}, ValueError, r"window=9 is outside the explorer's range \[2, 8\]"),
+        ({"stage": "leak", "height": 30, "width": 3}, ValueError, "at most 8 windows"),
+        ({"stage": "leak", "window": (3, 3)}, TypeError, r"window must be an int \(the explorers use a square window and shift\), got \(3, 3\)"),
+        ({"stage": "leak", "window": 0}, ValueError, "window must be positive in each dimension, got window_h=0"),
+    ],
+)
+def test_bad_starting_layouts_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        explorer(**kwargs)
+
+
+def test_mask_caption_agrees_with_attention_mask():
+    view = widgets.window_masks_explorer(height=8, width=12, window=4, shift=2)
+    mask = attention_mask(8, 12, 4, 2)
+    expected = [k for k in range(mask.shape[0]) if bool((mask[k] != 0).any())]
+    assert expected == [2, 3, 4, 5]
+    assert view.caption.value.endswith("windows that need a mask: 2, 3, 4, 5")
+    assert torch.equal(mask[0], torch.zeros(16, 16))
