@@ -13,7 +13,7 @@ PORT   ?= 8888
 # jupyter refuses to start as root without --allow-root (CI and containers run as root)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test venv execute clean
+.PHONY: lab test venv execute picture clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(STAMP)
 # Re-run every notebook top to bottom and store its outputs (do this after changing swin_viz).
 execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False notebooks/[0-9]*.ipynb
+
+# The README's picture: the pipeline explorer's figure for the 9x9 / 3 / 1 walkthrough.
+picture: $(STAMP)
+	$(BIN)/python -c "from swin_viz.widgets import STAGES, Layout; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].draw(Layout()).to_png())"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -79,6 +79,8 @@ MAX_ANNOTATED = 24
 #: Colours of an allowed (0.0) and a forbidden (fill) mask entry.
 ALLOWED_COLOUR = "#e3f4e1"
 FORBIDDEN_COLOUR = "#4d4d4d"
+#: Colour of a zero label difference (same region).
+ZERO_COLOUR = "#f0f0f0"
 DPI = 100
 
 
@@ -376,7 +378,7 @@ def draw_window_partition(ax: Axes, windows: torch.Tensor, windows_per_row: int,
                                                   edgecolor=edge, linewidth=3 if k == highlight else 1.5, zorder=4))
         ax.text(x0 - 0.45, y0 - 0.55, f"#{k}", ha="left", va="bottom", fontsize=max(size - 1, 5), color=edge)
     ax.set_xlim(-0.7, windows_per_row * (window_w + GAP) - GAP - 0.3)
-    ax.set_ylim(rows_of_windows * (window_h + GAP) - GAP - 0.3, -1.0 - 0.25 * window_h)
+    ax.set_ylim(rows_of_windows * (window_h + GAP) - GAP - 0.3, -1.1)
     ax.set_axis_off()
 
 
@@ -433,7 +435,7 @@ def plot_window_rows(mask_windows: torch.Tensor, *, highlight: int | None = None
     fig = _new_figure(width, min(8.0, 1.2 + 0.38 * n_windows))
     ax = fig.subplots()
     draw_window_rows(ax, mask_windows, highlight=highlight)
-    ax.set_title(f"mask_windows = windows.view(-1, N): [{n_windows}, {n_tokens}]", fontsize=11)
+    ax.set_title(f"mask_windows.view(-1, window_size * window_size): [{n_windows}, {n_tokens}]", fontsize=11)
     return fig
 
 
@@ -482,8 +484,8 @@ def draw_label_difference(ax: Axes, difference: torch.Tensor, labels: torch.Tens
     limit = max(1.0, float(difference.abs().max()))
     cmap = matplotlib.colormaps["coolwarm"]
     colours = cmap(TwoSlopeNorm(0.0, -limit, limit)(difference.numpy().astype(float)))
-    colours[difference.numpy() == 0] = to_rgba("white")
-    _draw_cells(ax, colours, _labels_text(difference))
+    colours[difference.numpy() == 0] = to_rgba(ZERO_COLOUR)
+    _draw_cells(ax, colours, _labels_text(difference), fontsize=_fontsize(n, 75))
     _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
     if labels is not None:
         _token_ticks(ax, labels, axis="x", prefix="j=")
@@ -685,23 +687,26 @@ def plot_qk_sequences(labels: torch.Tensor) -> LabFigure:
     """
     labels = _as_1d(labels, "labels")
     n = labels.shape[0]
-    fig = _new_figure(min(9.0, 2.5 + 0.5 * n), min(6.0, 1.8 + 0.35 * n))
+    fig = _new_figure(min(9.0, 2.0 + 0.55 * n), min(7.0, 1.4 + 0.55 * n))
     grid = fig.add_gridspec(2, 2, width_ratios=[1, n], height_ratios=[1, n])
     q_ax = fig.add_subplot(grid[1, 0])
     k_ax = fig.add_subplot(grid[0, 1])
-    note = fig.add_subplot(grid[1, 1])
+    note = fig.add_subplot(grid[1, 1], sharex=k_ax, sharey=q_ax)
     colours = region_colours(labels)
-    _draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({int(labels[i])})"] for i in range(n)], fontsize=_fontsize(n, 60))
+    _draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({int(labels[i])})"] for i in range(n)], fontsize=_fontsize(n, 80))
     _finish_grid(q_ax, n, 1, xlabel="", ylabel="token i")
     q_ax.set_xticks([])
     q_ax.set_title("Q: [N, 1]", fontsize=10)
-    _draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({int(labels[j])})" for j in range(n)]], fontsize=_fontsize(n, 60))
+    _draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({int(labels[j])})" for j in range(n)]], fontsize=_fontsize(n, 80))
     _finish_grid(k_ax, 1, n, xlabel="", ylabel="")
     k_ax.set_yticks([])
     k_ax.set_title("Kᵀ: [1, N]   (label in brackets)", fontsize=10)
-    note.set_axis_off()
-    note.text(0.5, 0.5, "Q · Kᵀ  →  [N, N]\nrow i: query token i\ncolumn j: key token j",
-              ha="center", va="center", fontsize=11, transform=note.transAxes)
+    product = np.full((n, n, 4), to_rgba("#f4f4f4"))
+    _draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)], fontsize=_fontsize(n, 50))
+    _finish_grid(note, n, n, xlabel="", ylabel="")
+    note.set_xticks([])
+    note.set_yticks([])
+    note.set_xlabel("Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", fontsize=10)
     return fig
 
 
@@ -722,7 +727,11 @@ def plot_qk_alignment(labels: torch.Tensor, mask: torch.Tensor) -> LabFigure:
         raise ValueError(f"mask must be [N, N] with N={n} (len(labels)), got {tuple(mask.shape)}")
     colours = region_colours(labels.unsqueeze(1).expand(n, n)).copy()
     colours[(mask != 0).numpy()] = to_rgba(FORBIDDEN_COLOUR)
-    texts = [[f"q{i}·k{j}" + ("" if mask[i, j] == 0 else f"\n{float(mask[i, j]):g}") for j in range(n)] for i in range(n)]
+    show_fill = n <= 9  # beyond that the colour alone says which pairs are masked
+    texts = [
+        [f"q{i}·k{j}" + (f"\n{float(mask[i, j]):g}" if show_fill and mask[i, j] != 0 else "") for j in range(n)]
+        for i in range(n)
+    ]
     side = min(7.0, 2.0 + 0.6 * n)
     fig = _new_figure(side + 0.4, side + 0.4)
     ax = fig.subplots()
@@ -759,7 +768,7 @@ def plot_linear_token_order(x: torch.Tensor, qkv: torch.Tensor, labels: torch.Te
         _draw_cells(ax, colours, texts, fontsize=_fontsize(max(n, cols), 75))
         _finish_grid(ax, n, cols, xlabel="channel", ylabel="token n")
         ax.set_yticks(range(n), [f"token {i} ({int(labels[i])})" for i in range(n)], fontsize=_fontsize(n, 70))
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, pad=20)
     if out % 3 == 0 and out > 0:
         for boundary in (out // 3, 2 * out // 3):
             right.vlines(boundary - 0.5, -0.5, n - 0.5, colors="black", linewidth=2, zorder=4)
