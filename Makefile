@@ -32,7 +32,7 @@ test: $(STAMP)
 
 # Re-run every notebook top to bottom and store its outputs (do this after changing swin_viz).
 execute: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False notebooks/[0-9]*.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False notebooks/[0-9]*.ipynb
 
 # The README's picture: the pipeline explorer's figure for the 9x9 / 3 / 1 walkthrough.
 picture: $(STAMP)

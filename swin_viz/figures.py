@@ -187,10 +187,15 @@ def _finish_grid(ax: Axes, rows: int, cols: int, *, xlabel: str = "column", ylab
         spine.set_visible(False)
 
 
-def _window_borders(ax: Axes, height: int, width: int, window: tuple[int, int], **style: object) -> None:
+def _window_borders(
+    ax: Axes, height: int, width: int, window: tuple[int, int], offset: tuple[int, int] = (0, 0), **style: object
+) -> None:
+    """Thick lines on the window borders: every ``window`` cells from ``offset``, plus the map's edges."""
     style = {"colors": "black", "linewidth": 2.0, "zorder": 4, **style}
-    ax.hlines(np.arange(0, height + 1, window[0]) - 0.5, -0.5, width - 0.5, **style)
-    ax.vlines(np.arange(0, width + 1, window[1]) - 0.5, -0.5, height - 0.5, **style)
+    rows = sorted({0, height, *range(offset[0] % window[0], height + 1, window[0])})
+    cols = sorted({0, width, *range(offset[1] % window[1], width + 1, window[1])})
+    ax.hlines(np.array(rows) - 0.5, -0.5, width - 0.5, **style)
+    ax.vlines(np.array(cols) - 0.5, -0.5, height - 0.5, **style)
 
 
 def _labels_text(labels: torch.Tensor) -> list[list[str]]:
@@ -229,18 +234,29 @@ def _token_ticks(ax: Axes, labels: torch.Tensor, *, axis: str, prefix: str) -> N
 # Stage 1: cyclic shift                                                       #
 # --------------------------------------------------------------------------- #
 def draw_cyclic_shift(
-    ax: Axes, tokens: torch.Tensor, labels: torch.Tensor, width: int, *, seam: tuple[int, int] | None, title: str
+    ax: Axes,
+    tokens: torch.Tensor,
+    labels: torch.Tensor,
+    width: int,
+    *,
+    seam: tuple[int, int] | None,
+    title: str,
+    window: tuple[int, int] | None = None,
+    window_offset: tuple[int, int] = (0, 0),
 ) -> None:
     """Draw a map of token ids as their original ``row,col``, coloured by ``labels`` ``[H, W]``.
 
     ``seam`` marks, with dashed red lines, the row and column where the roll cut
-    (before) or joined (after) the map.
+    (before) or joined (after) the map. With ``window``, thick lines show the
+    window borders, starting ``window_offset`` cells from the top left.
     """
     tokens = _as_2d(tokens, "tokens")
     labels = _as_2d(labels, "labels")
     rows, cols = tokens.shape
     texts = [[f"{int(t) // width},{int(t) % width}" for t in row] for row in tokens]
-    _draw_cells(ax, region_colours(labels), texts, fontsize=_fontsize(cols, 60))
+    _draw_cells(ax, region_colours(labels), texts, fontsize=_fontsize(cols, 75))
+    if window is not None:
+        _window_borders(ax, rows, cols, window, window_offset)
     if seam is not None:
         seam_row, seam_col = seam
         style = {"colors": "#d62728", "linewidth": 2.5, "linestyles": "--", "zorder": 5}
@@ -252,7 +268,13 @@ def draw_cyclic_shift(
     ax.set_title(title, fontsize=10)
 
 
-def plot_cyclic_shift(x: torch.Tensor, shifted_x: torch.Tensor, labels: torch.Tensor, shift: int | tuple[int, int]) -> LabFigure:
+def plot_cyclic_shift(
+    x: torch.Tensor,
+    shifted_x: torch.Tensor,
+    labels: torch.Tensor,
+    shift: int | tuple[int, int],
+    window: int | tuple[int, int] | None = None,
+) -> LabFigure:
     """Before and after ``torch.roll(x, (-s, -s))``, side by side (walkthrough figure 1).
 
     Args:
@@ -261,6 +283,9 @@ def plot_cyclic_shift(x: torch.Tensor, shifted_x: torch.Tensor, labels: torch.Te
         labels: ``[H, W]`` region labels of the rolled map (``region_labels``);
             each token keeps its colour through the roll.
         shift: ``s`` or ``(sh, sw)``.
+        window: ``M`` or ``(Mh, Mw)`` to draw the window borders: the regular
+            windows on the rolled map (right) are the shifted windows, offset by
+            ``s``, of the original map (left).
 
     Cells show each token's original ``row,col``; dashed red lines mark where
     the map is cut (left) and where the moved rows and columns now join (right).
@@ -273,20 +298,23 @@ def plot_cyclic_shift(x: torch.Tensor, shifted_x: torch.Tensor, labels: torch.Te
             f"x, shifted_x and labels must have the same [H, W] shape, got {tuple(x.shape)}, {tuple(shifted_x.shape)}, {tuple(labels.shape)}"
         )
     height, width = x.shape
-    shift_h, shift_w = as_pair(shift, "shift")
+    shift_hw = as_pair(shift, "shift")
+    window_hw = None if window is None else as_pair(window, "window")
     side = min(6.0, 2.0 + 0.45 * width)
     fig = _new_figure(2 * side + 0.4, side * height / width + 0.7)
     before, after = fig.subplots(1, 2)
     draw_cyclic_shift(
-        before, x, reverse_cyclic_shift(labels, (shift_h, shift_w)), width, seam=(shift_h, shift_w), title="x  (before)"
+        before, x, reverse_cyclic_shift(labels, shift_hw), width, seam=shift_hw, title="x  (before)",
+        window=window_hw, window_offset=shift_hw,
     )
     draw_cyclic_shift(
         after,
         shifted_x,
         labels,
         width,
-        seam=(height - shift_h, width - shift_w),
-        title=f"torch.roll(x, shifts=({-shift_h}, {-shift_w}))  (after)",
+        seam=(height - shift_hw[0], width - shift_hw[1]),
+        title=f"torch.roll(x, shifts=({-shift_hw[0]}, {-shift_hw[1]}))  (after)",
+        window=window_hw,
     )
     fig.suptitle("Cyclic shift: the top rows and left columns wrap to the bottom and right", fontsize=11)
     return fig
@@ -804,12 +832,13 @@ def plot_pipeline(
     """
     labels = _as_2d(labels, "labels")
     height, width = labels.shape
-    window_hw = as_pair(window, "window")
+    window_hw, shift_hw = as_pair(window, "window"), as_pair(shift, "shift")
     k_row, k_col = divmod(window_index, width // window_hw[1])
-    fig = _new_figure(22.0, 4.8)
-    axes = fig.subplots(1, 5, width_ratios=[1, 1, 1.15, 1, 1])
-    draw_cyclic_shift(axes[0], shifted_x, labels, width, seam=(height - as_pair(shift, "shift")[0], width - as_pair(shift, "shift")[1]),
-                      title="1. torch.roll: original row,col")
+    fig = _new_figure(15.0, 10.0)
+    panels = fig.subplot_mosaic([["roll", "labels", "rows"], ["mask", "weights", "note"]])
+    axes = [panels[name] for name in ("roll", "labels", "rows", "mask", "weights")]
+    draw_cyclic_shift(axes[0], shifted_x, labels, width, seam=(height - shift_hw[0], width - shift_hw[1]),
+                      title="1. torch.roll: each cell shows its original row,col", window=window_hw)
     draw_region_labels(axes[1], labels, window, shift, bands=False)
     axes[1].set_title("2. region labels (img_mask)", fontsize=10)
     for ax in axes[:2]:
@@ -822,4 +851,16 @@ def plot_pipeline(
     axes[3].set_title(f"4. attn_mask[{window_index}]: [N, N]", fontsize=10)
     draw_attention_weights(axes[4], weights, row)
     axes[4].set_title(f"5. softmax(Q·Kᵀ + mask), window {window_index}", fontsize=10)
+    note = panels["note"]
+    note.set_axis_off()
+    n_windows, n_tokens = mask_windows.shape
+    note.text(
+        0.05, 0.5,
+        f"H × W = {height} × {width}, window {window_hw[0]} × {window_hw[1]}, shift {shift_hw}\n"
+        f"nW = {n_windows} windows of N = {n_tokens} tokens\n\n"
+        f"window {window_index} (red outline) holds labels {sorted(set(int(v) for v in row))}:\n"
+        "a query attends only to keys with its own label;\n"
+        "every other pair gets -100 before the softmax.",
+        fontsize=11, va="center", ha="left", transform=note.transAxes,
+    )
     return fig

@@ -104,7 +104,7 @@ def _example_scores(layout: Layout) -> torch.Tensor:
 def _draw_cyclic_shift(layout: Layout) -> LabFigure:
     x = torch.arange(layout.height * layout.width).view(layout.height, layout.width)
     labels = region_labels(layout.height, layout.width, layout.window, layout.shift)
-    return figures.plot_cyclic_shift(x, cyclic_shift(x, layout.shift), labels, layout.shift)
+    return figures.plot_cyclic_shift(x, cyclic_shift(x, layout.shift), labels, layout.shift, layout.window)
 
 
 def _draw_region_labels(layout: Layout) -> LabFigure:

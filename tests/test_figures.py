@@ -73,10 +73,35 @@ def test_cyclic_shift_cells_show_original_coordinates(example):
     assert after_text[0][0] == "1,1"
     assert after_text[8][:8] == [f"0,{c}" for c in range(1, 9)]
     assert after.get_title().startswith("torch.roll(x, shifts=(-1, -1))")
+    assert _line_positions(before, "h") == [] and _line_positions(after, "v") == [], "no borders without a window"
     # each token keeps its colour: the image of the rolled map is the rolled image of the original
     before_rgba = before.images[0].get_array()
     after_rgba = after.images[0].get_array()
     assert np.allclose(np.roll(before_rgba, (-1, -1), axis=(0, 1)), after_rgba)
+
+
+def _line_positions(ax, kind):
+    """Positions of the thick black (window border) lines of a grid: rows for "h", columns for "v"."""
+    positions = set()
+    for collection in ax.collections:
+        if collection.get_linewidth()[0] != 2.0:
+            continue
+        for segment in collection.get_segments():
+            (x0, y0), (x1, y1) = segment
+            if kind == "h" and y0 == y1:
+                positions.add(y0 + 0.5)
+            if kind == "v" and x0 == x1:
+                positions.add(x0 + 0.5)
+    return sorted(positions)
+
+
+def test_cyclic_shift_draws_the_shifted_windows_on_the_original(example):
+    fig = figures.plot_cyclic_shift(example["x"], example["shifted_x"], example["labels"], S, window=M)
+    before, after = fig.axes
+    # the regular windows of the rolled map are the windows offset by s of the original one
+    assert _line_positions(after, "h") == [0, 3, 6, 9]
+    assert _line_positions(before, "h") == [0, 1, 4, 7, 9]
+    assert _line_positions(before, "v") == [0, 1, 4, 7, 9]
 
 
 def test_region_label_figure_carries_the_label_map_and_slices(example):
@@ -206,8 +231,10 @@ def test_pipeline_has_the_five_stages(example):
     fig = figures.plot_pipeline(
         example["shifted_x"], example["labels"], example["mask_windows"], example["mask"][8], weights, M, S, 8
     )
-    titles = [ax.get_title() for ax in fig.axes]
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert [t.split(".")[0] for t in titles] == ["1", "2", "3", "4", "5"]
+    note = " ".join(t.get_text() for ax in fig.axes for t in ax.texts if "nW =" in t.get_text())
+    assert "nW = 9 windows of N = 9 tokens" in note and "holds labels [4, 5, 7, 8]" in note
     assert cell_texts(fig.axes[1], H, W) == as_text(example["labels"])
     assert fig.to_png().startswith(PNG_MAGIC)
 
