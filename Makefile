@@ -36,7 +36,7 @@ execute: $(STAMP)
 
 # The README's picture: the pipeline explorer's figure for the 9x9 / 3 / 1 walkthrough.
 picture: $(STAMP)
-	$(BIN)/python -c "from swin_viz.widgets import STAGES, Layout; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].draw(Layout()).to_png())"
+	$(BIN)/python -c "from swin_viz.widgets import STAGES, Settings; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].draw(Settings()).to_png())"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -520,14 +520,20 @@ def draw_label_difference(ax: Axes, difference: torch.Tensor, labels: torch.Tens
         _token_ticks(ax, labels, axis="y", prefix="i=")
 
 
+def _mask_colours(mask: torch.Tensor) -> np.ndarray:
+    """RGBA colours of mask entries ``[...]`` → ``[..., 4]``: allowed (0) light, forbidden dark."""
+    allowed = (mask == 0).numpy()
+    colours = np.empty((*allowed.shape, 4))
+    colours[allowed] = to_rgba(ALLOWED_COLOUR)
+    colours[~allowed] = to_rgba(FORBIDDEN_COLOUR)
+    return colours
+
+
 def draw_attention_mask(ax: Axes, mask: torch.Tensor, labels: torch.Tensor | None = None) -> None:
     """Draw an ``[N, N]`` mask: light green 0 (may attend), dark grey fill (may not)."""
     mask = _as_2d(mask, "mask")
     n = mask.shape[0]
-    colours = np.empty((n, n, 4))
-    allowed = (mask == 0).numpy()
-    colours[allowed] = to_rgba(ALLOWED_COLOUR)
-    colours[~allowed] = to_rgba(FORBIDDEN_COLOUR)
+    colours = _mask_colours(mask)
     texts = [[f"{float(v):g}" if v != 0 else "0" for v in row] for row in mask]
     _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 75))
     _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
@@ -577,10 +583,8 @@ def plot_window_masks(mask: torch.Tensor, windows_per_row: int) -> LabFigure:
     rows_of_windows = n_windows // windows_per_row
     fig = _new_figure(min(9.0, 1.0 + 1.6 * windows_per_row), min(9.0, 1.0 + 1.6 * rows_of_windows))
     ax = fig.subplots()
-    colours = np.empty((n_windows, n, n, 4))
+    colours = _mask_colours(mask)
     allowed = (mask == 0).numpy()
-    colours[allowed] = to_rgba(ALLOWED_COLOUR)
-    colours[~allowed] = to_rgba(FORBIDDEN_COLOUR)
     for k in range(n_windows):
         a, b = divmod(k, windows_per_row)
         x0, y0 = b * (n + GAP * 3), a * (n + GAP * 3)

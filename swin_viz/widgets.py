@@ -40,7 +40,7 @@ from swin_viz.tensors import (
 )
 
 __all__ = [
-    "Layout",
+    "Settings",
     "Stage",
     "StageExplorer",
     "STAGES",
@@ -67,7 +67,7 @@ SCORE_SEED = 0
 
 
 @dataclass(frozen=True)
-class Layout:
+class Settings:
     """One position of the sliders: a square window ``M`` and shift ``s`` on an ``H x W`` map.
 
     ``window_index`` is the window ``k`` a stage shows (``0 <= k < nW``) and
@@ -95,90 +95,90 @@ class Layout:
 # --------------------------------------------------------------------------- #
 # What each stage draws: tensors from swin_viz.tensors, pictures from figures #
 # --------------------------------------------------------------------------- #
-def _example_scores(layout: Layout) -> torch.Tensor:
+def _example_scores(settings: Settings) -> torch.Tensor:
     """Seeded example scores ``[nW, 1, N, N]`` (one image, one head)."""
     generator = torch.Generator().manual_seed(SCORE_SEED)
-    return torch.randn(layout.n_windows, 1, layout.n_tokens, layout.n_tokens, generator=generator)
+    return torch.randn(settings.n_windows, 1, settings.n_tokens, settings.n_tokens, generator=generator)
 
 
-def _draw_cyclic_shift(layout: Layout) -> LabFigure:
-    x = torch.arange(layout.height * layout.width).view(layout.height, layout.width)
-    labels = region_labels(layout.height, layout.width, layout.window, layout.shift)
-    return figures.plot_cyclic_shift(x, cyclic_shift(x, layout.shift), labels, layout.shift, layout.window)
+def _draw_cyclic_shift(settings: Settings) -> LabFigure:
+    x = torch.arange(settings.height * settings.width).view(settings.height, settings.width)
+    labels = region_labels(settings.height, settings.width, settings.window, settings.shift)
+    return figures.plot_cyclic_shift(x, cyclic_shift(x, settings.shift), labels, settings.shift, settings.window)
 
 
-def _draw_region_labels(layout: Layout) -> LabFigure:
-    labels = region_labels(layout.height, layout.width, layout.window, layout.shift)
-    return figures.plot_region_labels(labels, layout.window, layout.shift)
+def _draw_region_labels(settings: Settings) -> LabFigure:
+    labels = region_labels(settings.height, settings.width, settings.window, settings.shift)
+    return figures.plot_region_labels(labels, settings.window, settings.shift)
 
 
-def _draw_window_partition(layout: Layout) -> LabFigure:
-    img_mask = region_labels(layout.height, layout.width, layout.window, layout.shift)
-    windows = window_partition(img_mask.view(1, layout.height, layout.width, 1), layout.window)
-    return figures.plot_window_partition(windows, layout.height, layout.width)
+def _draw_window_partition(settings: Settings) -> LabFigure:
+    img_mask = region_labels(settings.height, settings.width, settings.window, settings.shift)
+    windows = window_partition(img_mask.view(1, settings.height, settings.width, 1), settings.window)
+    return figures.plot_window_partition(windows, settings.height, settings.width)
 
 
-def _layout_windows(layout: Layout) -> torch.Tensor:
-    return window_labels(layout.height, layout.width, layout.window, layout.shift)
+def _windows_of(settings: Settings) -> torch.Tensor:
+    return window_labels(settings.height, settings.width, settings.window, settings.shift)
 
 
-def _draw_window_rows(layout: Layout) -> LabFigure:
-    return figures.plot_window_rows(_layout_windows(layout), highlight=layout.window_index)
+def _draw_window_rows(settings: Settings) -> LabFigure:
+    return figures.plot_window_rows(_windows_of(settings), highlight=settings.window_index)
 
 
-def _draw_broadcast(layout: Layout) -> LabFigure:
-    return figures.plot_broadcast_operands(_layout_windows(layout)[layout.window_index])
+def _draw_broadcast(settings: Settings) -> LabFigure:
+    return figures.plot_broadcast_operands(_windows_of(settings)[settings.window_index])
 
 
-def _layout_mask(layout: Layout) -> torch.Tensor:
-    return attention_mask(layout.height, layout.width, layout.window, layout.shift)
+def _mask_of(settings: Settings) -> torch.Tensor:
+    return attention_mask(settings.height, settings.width, settings.window, settings.shift)
 
 
-def _draw_label_difference(layout: Layout) -> LabFigure:
-    mask_windows = _layout_windows(layout)
-    k = layout.window_index
-    return figures.plot_label_difference(label_difference(mask_windows)[k], _layout_mask(layout)[k], mask_windows[k])
+def _draw_label_difference(settings: Settings) -> LabFigure:
+    mask_windows = _windows_of(settings)
+    k = settings.window_index
+    return figures.plot_label_difference(label_difference(mask_windows)[k], _mask_of(settings)[k], mask_windows[k])
 
 
-def _draw_window_masks(layout: Layout) -> LabFigure:
-    return figures.plot_window_masks(_layout_mask(layout), layout.width // layout.window)
+def _draw_window_masks(settings: Settings) -> LabFigure:
+    return figures.plot_window_masks(_mask_of(settings), settings.width // settings.window)
 
 
-def _draw_leak(layout: Layout) -> LabFigure:
-    k, i = layout.window_index, layout.query
-    equal_scores = torch.zeros(layout.n_windows, 1, layout.n_tokens, layout.n_tokens)
+def _draw_leak(settings: Settings) -> LabFigure:
+    k, i = settings.window_index, settings.query
+    equal_scores = torch.zeros(settings.n_windows, 1, settings.n_tokens, settings.n_tokens)
     unmasked = masked_window_softmax(equal_scores, None)[k, 0, i]
-    masked = masked_window_softmax(equal_scores, _layout_mask(layout))[k, 0, i]
-    origins = token_origins(layout.height, layout.width, layout.window, layout.shift)[k]
-    return figures.plot_leak(origins, _layout_windows(layout)[k], unmasked, masked, i, layout.height, layout.width)
+    masked = masked_window_softmax(equal_scores, _mask_of(settings))[k, 0, i]
+    origins = token_origins(settings.height, settings.width, settings.window, settings.shift)[k]
+    return figures.plot_leak(origins, _windows_of(settings)[k], unmasked, masked, i, settings.height, settings.width)
 
 
-def _draw_qk_alignment(layout: Layout) -> LabFigure:
-    k = layout.window_index
-    return figures.plot_qk_alignment(_layout_windows(layout)[k], _layout_mask(layout)[k])
+def _draw_qk_alignment(settings: Settings) -> LabFigure:
+    k = settings.window_index
+    return figures.plot_qk_alignment(_windows_of(settings)[k], _mask_of(settings)[k])
 
 
-def _draw_attention_weights(layout: Layout) -> LabFigure:
-    k = layout.window_index
-    scores = _example_scores(layout)
-    weights = masked_window_softmax(scores, _layout_mask(layout))[k, 0]
+def _draw_attention_weights(settings: Settings) -> LabFigure:
+    k = settings.window_index
+    scores = _example_scores(settings)
+    weights = masked_window_softmax(scores, _mask_of(settings))[k, 0]
     unmasked = masked_window_softmax(scores, None)[k, 0]
-    return figures.plot_attention_weights(weights, _layout_windows(layout)[k], unmasked=unmasked)
+    return figures.plot_attention_weights(weights, _windows_of(settings)[k], unmasked=unmasked)
 
 
-def _draw_pipeline(layout: Layout) -> LabFigure:
-    k = layout.window_index
-    x = torch.arange(layout.height * layout.width).view(layout.height, layout.width)
-    mask = _layout_mask(layout)
-    weights = masked_window_softmax(_example_scores(layout), mask)[k, 0]
+def _draw_pipeline(settings: Settings) -> LabFigure:
+    k = settings.window_index
+    x = torch.arange(settings.height * settings.width).view(settings.height, settings.width)
+    mask = _mask_of(settings)
+    weights = masked_window_softmax(_example_scores(settings), mask)[k, 0]
     return figures.plot_pipeline(
-        cyclic_shift(x, layout.shift),
-        region_labels(layout.height, layout.width, layout.window, layout.shift),
-        _layout_windows(layout),
+        cyclic_shift(x, settings.shift),
+        region_labels(settings.height, settings.width, settings.window, settings.shift),
+        _windows_of(settings),
         mask[k],
         weights,
-        layout.window,
-        layout.shift,
+        settings.window,
+        settings.shift,
         k,
     )
 
@@ -188,7 +188,7 @@ class Stage:
     """A stage an explorer can show: its title, its drawing and which pickers it needs."""
 
     title: str
-    draw: Callable[[Layout], LabFigure]
+    draw: Callable[[Settings], LabFigure]
     pick_window: bool = False
     pick_query: bool = False
 
@@ -249,32 +249,32 @@ class StageExplorer(widgets.VBox):
         draw_count: how many times the figure has been drawn.
     """
 
-    def __init__(self, stage: Stage, layout: Layout | None = None) -> None:
-        layout = layout or Layout()
-        window, shift = validate_layout(layout.height, layout.width, layout.window, layout.shift)
+    def __init__(self, stage: Stage, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
+        window, shift = validate_layout(settings.height, settings.width, settings.window, settings.shift)
         if window[0] != window[1] or shift[0] != shift[1]:
             raise ValueError("the explorers use a square window and shift: give window and shift as single ints")
         low, high = WINDOW_RANGE
-        if not low <= layout.window <= high:
-            raise ValueError(f"window={layout.window} is outside the explorer's range [{low}, {high}]")
-        if max(layout.height, layout.width) > layout.window * MAX_WINDOWS:
+        if not low <= settings.window <= high:
+            raise ValueError(f"window={settings.window} is outside the explorer's range [{low}, {high}]")
+        if max(settings.height, settings.width) > settings.window * MAX_WINDOWS:
             raise ValueError(f"height and width must be at most {MAX_WINDOWS} windows (M * {MAX_WINDOWS}) in the explorer")
         self.stage = stage
         self.figure: LabFigure | None = None
         self.draw_count = 0
         self._holding = False
-        m = layout.window
-        self.height = _slider("height H", layout.height, m, m * MAX_WINDOWS, step=m)
-        self.width = _slider("width W", layout.width, m, m * MAX_WINDOWS, step=m)
+        m = settings.window
+        self.height = _slider("height H", settings.height, m, m * MAX_WINDOWS, step=m)
+        self.width = _slider("width W", settings.width, m, m * MAX_WINDOWS, step=m)
         self.window = _slider("window M", m, low, high)
-        self.shift = _slider("shift s", layout.shift, 0, m - 1)
+        self.shift = _slider("shift s", settings.shift, 0, m - 1)
         self.window_index = (
-            _slider("window k", min(layout.window_index, layout.n_windows - 1), 0, layout.n_windows - 1)
+            _slider("window k", min(settings.window_index, settings.n_windows - 1), 0, settings.n_windows - 1)
             if stage.pick_window
             else None
         )
         self.query = (
-            _slider("query i", min(layout.query, layout.n_tokens - 1), 0, layout.n_tokens - 1) if stage.pick_query else None
+            _slider("query i", min(settings.query, settings.n_tokens - 1), 0, settings.n_tokens - 1) if stage.pick_query else None
         )
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.caption = widgets.HTML()
@@ -293,9 +293,9 @@ class StageExplorer(widgets.VBox):
         return f"StageExplorer({self.stage.title!r}, {self.settings_text})"
 
     @property
-    def settings(self) -> Layout:
-        """The :class:`Layout` the sliders show now (``layout`` is ipywidgets' CSS layout)."""
-        return Layout(
+    def settings(self) -> Settings:
+        """The :class:`Settings` the sliders show now (``layout`` is taken: it is ipywidgets' CSS layout)."""
+        return Settings(
             height=self.height.value,
             width=self.width.value,
             window=self.window.value,
@@ -353,87 +353,87 @@ class StageExplorer(widgets.VBox):
         self.caption.value = html.escape(_describe(values))
 
 
-def _describe(layout: Layout) -> str:
-    mask = attention_mask(layout.height, layout.width, layout.window, layout.shift)
-    mixed = [k for k in range(layout.n_windows) if bool((mask[k] != 0).any())]
+def _describe(settings: Settings) -> str:
+    mask = attention_mask(settings.height, settings.width, settings.window, settings.shift)
+    mixed = [k for k in range(settings.n_windows) if bool((mask[k] != 0).any())]
     masked = ", ".join(map(str, mixed)) if mixed else "none"
     return (
-        f"H={layout.height}, W={layout.width}, M={layout.window}, s={layout.shift}: "
-        f"nW={layout.n_windows} windows of N={layout.n_tokens} tokens; windows that need a mask: {masked}"
+        f"H={settings.height}, W={settings.width}, M={settings.window}, s={settings.shift}: "
+        f"nW={settings.n_windows} windows of N={settings.n_tokens} tokens; windows that need a mask: {masked}"
     )
 
 
-def explorer(stage: str, **layout: int) -> StageExplorer:
-    """An explorer for the stage named ``stage`` (a key of :data:`STAGES`), starting at ``layout``.
+def explorer(stage: str, **settings: int) -> StageExplorer:
+    """An explorer for the stage named ``stage`` (a key of :data:`STAGES`), starting at ``settings``.
 
     Raises ``ValueError`` naming the stages if ``stage`` is unknown.
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {stage!r}")
-    unknown = set(layout) - set(Layout.__dataclass_fields__)
+    unknown = set(settings) - set(Settings.__dataclass_fields__)
     if unknown:
-        raise TypeError(f"unknown layout argument(s) {', '.join(sorted(unknown))}: use {', '.join(Layout.__dataclass_fields__)}")
-    for name, value in layout.items():
+        raise TypeError(f"unknown explorer argument(s) {', '.join(sorted(unknown))}: use {', '.join(Settings.__dataclass_fields__)}")
+    for name, value in settings.items():
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int (the explorers use a square window and shift), got {value!r}")
-    start = Layout(**{name: value for name, value in layout.items() if name not in ("window_index", "query")})
+    start = Settings(**{name: value for name, value in settings.items() if name not in ("window_index", "query")})
     validate_layout(start.height, start.width, start.window, start.shift)
     # by default show the last window (the corner one, which holds the most regions) and its last token
     picks = {"window_index": start.n_windows - 1, "query": start.n_tokens - 1}
-    picks.update({name: layout[name] for name in ("window_index", "query") if name in layout})
-    return StageExplorer(STAGES[stage], Layout(**{**start.__dict__, **picks}))
+    picks.update({name: settings[name] for name in ("window_index", "query") if name in settings})
+    return StageExplorer(STAGES[stage], Settings(**{**start.__dict__, **picks}))
 
 
-def cyclic_shift_explorer(**layout: int) -> StageExplorer:
+def cyclic_shift_explorer(**settings: int) -> StageExplorer:
     """Sliders for H, W, M, s over :func:`~swin_viz.figures.plot_cyclic_shift` (stage 1)."""
-    return explorer("cyclic_shift", **layout)
+    return explorer("cyclic_shift", **settings)
 
 
-def region_labels_explorer(**layout: int) -> StageExplorer:
+def region_labels_explorer(**settings: int) -> StageExplorer:
     """Sliders over :func:`~swin_viz.figures.plot_region_labels` (stage 2)."""
-    return explorer("region_labels", **layout)
+    return explorer("region_labels", **settings)
 
 
-def window_partition_explorer(**layout: int) -> StageExplorer:
+def window_partition_explorer(**settings: int) -> StageExplorer:
     """Sliders over :func:`~swin_viz.figures.plot_window_partition` (stage 3)."""
-    return explorer("window_partition", **layout)
+    return explorer("window_partition", **settings)
 
 
-def window_rows_explorer(**layout: int) -> StageExplorer:
+def window_rows_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_window_rows` (stage 3)."""
-    return explorer("window_rows", **layout)
+    return explorer("window_rows", **settings)
 
 
-def broadcast_explorer(**layout: int) -> StageExplorer:
+def broadcast_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_broadcast_operands` (stage 4)."""
-    return explorer("broadcast", **layout)
+    return explorer("broadcast", **settings)
 
 
-def label_difference_explorer(**layout: int) -> StageExplorer:
+def label_difference_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_label_difference` (stage 4)."""
-    return explorer("label_difference", **layout)
+    return explorer("label_difference", **settings)
 
 
-def window_masks_explorer(**layout: int) -> StageExplorer:
+def window_masks_explorer(**settings: int) -> StageExplorer:
     """Sliders over :func:`~swin_viz.figures.plot_window_masks` (stage 4)."""
-    return explorer("window_masks", **layout)
+    return explorer("window_masks", **settings)
 
 
-def leak_explorer(**layout: int) -> StageExplorer:
+def leak_explorer(**settings: int) -> StageExplorer:
     """Sliders, a window and a query picker over :func:`~swin_viz.figures.plot_leak` (stage 5)."""
-    return explorer("leak", **layout)
+    return explorer("leak", **settings)
 
 
-def qk_alignment_explorer(**layout: int) -> StageExplorer:
+def qk_alignment_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_qk_alignment` (stage 5)."""
-    return explorer("qk_alignment", **layout)
+    return explorer("qk_alignment", **settings)
 
 
-def attention_weights_explorer(**layout: int) -> StageExplorer:
+def attention_weights_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_attention_weights` (stage 5)."""
-    return explorer("attention_weights", **layout)
+    return explorer("attention_weights", **settings)
 
 
-def pipeline_explorer(**layout: int) -> StageExplorer:
+def pipeline_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_pipeline` (all stages)."""
-    return explorer("pipeline", **layout)
+    return explorer("pipeline", **settings)

@@ -8,7 +8,7 @@ from helpers import as_text, cell_texts
 
 from swin_viz import attention_mask, label_difference, region_labels, window_labels
 from swin_viz import widgets
-from swin_viz.widgets import MAX_WINDOWS, STAGES, WINDOW_RANGE, Layout, explorer
+from swin_viz.widgets import MAX_WINDOWS, STAGES, WINDOW_RANGE, Settings, explorer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -112,7 +112,7 @@ def test_every_reachable_layout_draws_without_error():
     for window in range(low, high + 1):
         for height, width, shift in ((window, window * MAX_WINDOWS, window - 1), (window * MAX_WINDOWS, window, 0)):
             n_windows = (height // window) * (width // window)
-            layout = Layout(height, width, window, shift, window_index=n_windows - 1, query=window * window - 1)
+            layout = Settings(height, width, window, shift, window_index=n_windows - 1, query=window * window - 1)
             for stage in STAGES.values():
                 stage.draw(layout)
 
@@ -133,7 +133,7 @@ def test_drawing_errors_are_shown_in_the_caption_not_raised():
     "kwargs, error, match",
     [
         ({"stage": "nope"}, ValueError, "stage must be one of cyclic_shift, region_labels"),
-        ({"stage": "leak", "size": 9}, TypeError, "unknown layout argument"),
+        ({"stage": "leak", "size": 9}, TypeError, "unknown explorer argument"),
         ({"stage": "leak", "height": 10}, ValueError, "window_h=3 does not divide height=10"),
         ({"stage": "leak", "shift": 3}, ValueError, r"shift_h=3 is outside \[0, window_h=3\)"),
         ({"stage": "leak", "window": 9, "height": 9, "width": 9, "shift": 1}, ValueError, r"window=9 is outside the explorer's range \[2, 8\]"),
