@@ -631,7 +631,7 @@ def plot_attention_weights(weights: torch.Tensor, labels: torch.Tensor, *, unmas
     side = min(5.5, 1.8 + 0.42 * n)
     fig = _new_figure(len(panels) * side + 0.5, side + 0.6)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    for ax, (grid, title) in zip(axes, panels):
+    for ax, (grid, title) in zip(axes, panels, strict=True):
         if grid.shape != (n, n):
             raise ValueError(f"weights must be [N, N] with N={n} (len(labels)), got {tuple(grid.shape)}")
         draw_attention_weights(ax, grid, labels)

@@ -139,7 +139,7 @@ def _spatial_dims(x: torch.Tensor, name: str) -> Tuple[int, int]:
 
 def _shift_for(x: torch.Tensor, shift: IntPair, dims: Tuple[int, int]) -> Tuple[int, int]:
     shift_hw = as_pair(shift, "shift")
-    for dim, size, sh in zip("hw", (x.shape[dims[0]], x.shape[dims[1]]), shift_hw):
+    for dim, size, sh in zip("hw", (x.shape[dims[0]], x.shape[dims[1]]), shift_hw, strict=True):
         if not 0 <= sh < size:
             raise ValueError(
                 f"shift_{dim}={sh} is outside [0, {size}): the shift must be non-negative and smaller than the feature map"

@@ -91,6 +91,9 @@ class Settings:
         """``N = M * M``."""
         return self.window * self.window
 
+    def __str__(self) -> str:
+        return f"H={self.height}, W={self.width}, M={self.window}, s={self.shift}"
+
 
 # --------------------------------------------------------------------------- #
 # What each stage draws: tensors from swin_viz.tensors, pictures from figures #
@@ -290,7 +293,7 @@ class StageExplorer(widgets.VBox):
         self.redraw()
 
     def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
-        return f"StageExplorer({self.stage.title!r}, {self.settings_text})"
+        return f"StageExplorer({self.stage.title!r}, {self.settings})"
 
     @property
     def settings(self) -> Settings:
@@ -303,12 +306,6 @@ class StageExplorer(widgets.VBox):
             window_index=self.window_index.value if self.window_index else 0,
             query=self.query.value if self.query else 0,
         )
-
-    @property
-    def settings_text(self) -> str:
-        """The layout in one line, ``H=9, W=9, M=3, s=1``."""
-        values = self.settings
-        return f"H={values.height}, W={values.width}, M={values.window}, s={values.shift}"
 
     @contextlib.contextmanager
     def _hold(self) -> Iterator[None]:
@@ -345,7 +342,7 @@ class StageExplorer(widgets.VBox):
             figure = self.stage.draw(values)
             png = figure.to_png()
         except Exception as error:  # never a traceback in the page: say what went wrong instead
-            self.caption.value = f"<span style='color:#d62728'>Cannot draw {html.escape(self.settings_text)}: {html.escape(str(error))}</span>"
+            self.caption.value = f"<span style='color:#d62728'>Cannot draw {html.escape(str(values))}: {html.escape(str(error))}</span>"
             return
         self.figure = figure
         self.image.value = png
@@ -358,8 +355,7 @@ def _describe(settings: Settings) -> str:
     mixed = [k for k in range(settings.n_windows) if bool((mask[k] != 0).any())]
     masked = ", ".join(map(str, mixed)) if mixed else "none"
     return (
-        f"H={settings.height}, W={settings.width}, M={settings.window}, s={settings.shift}: "
-        f"nW={settings.n_windows} windows of N={settings.n_tokens} tokens; windows that need a mask: {masked}"
+        f"{settings}: nW={settings.n_windows} windows of N={settings.n_tokens} tokens; windows that need a mask: {masked}"
     )
 
 

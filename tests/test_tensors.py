@@ -14,7 +14,6 @@ Three independent sources of truth are used:
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
