@@ -230,6 +230,14 @@ def _token_ticks(ax: Axes, labels: torch.Tensor, *, axis: str, prefix: str) -> N
         ax.set_yticks(range(n), ticks, fontsize=size)
 
 
+def _query_key_axes(ax: Axes, n: int, labels: torch.Tensor | None) -> None:
+    """Axes of an ``[N, N]`` grid: rows are query tokens ``i``, columns key tokens ``j``, ticked with their labels."""
+    _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
+    if labels is not None:
+        _token_ticks(ax, labels, axis="x", prefix="j=")
+        _token_ticks(ax, labels, axis="y", prefix="i=")
+
+
 # --------------------------------------------------------------------------- #
 # Stage 1: cyclic shift                                                       #
 # --------------------------------------------------------------------------- #
@@ -497,9 +505,7 @@ def plot_broadcast_operands(labels: torch.Tensor) -> LabFigure:
         (right, as_col, stored_col, "mask_windows.unsqueeze(2): [N, 1] → column repeated\nentry (i, j) = label[i]"),
     ):
         _draw_cells(ax, region_colours(grid), _labels_text(grid), alpha=alpha)
-        _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
-        _token_ticks(ax, labels, axis="x", prefix="j=")
-        _token_ticks(ax, labels, axis="y", prefix="i=")
+        _query_key_axes(ax, n, labels)
         ax.set_title(title, fontsize=10)
     fig.suptitle("Broadcasting: each operand is repeated N times to [N, N]  (solid: stored, faded: broadcast)", fontsize=11)
     return fig
@@ -514,10 +520,7 @@ def draw_label_difference(ax: Axes, difference: torch.Tensor, labels: torch.Tens
     colours = cmap(TwoSlopeNorm(0.0, -limit, limit)(difference.numpy().astype(float)))
     colours[difference.numpy() == 0] = to_rgba(ZERO_COLOUR)
     _draw_cells(ax, colours, _labels_text(difference), fontsize=_fontsize(n, 75))
-    _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
-    if labels is not None:
-        _token_ticks(ax, labels, axis="x", prefix="j=")
-        _token_ticks(ax, labels, axis="y", prefix="i=")
+    _query_key_axes(ax, n, labels)
 
 
 def _mask_colours(mask: torch.Tensor) -> np.ndarray:
@@ -536,10 +539,7 @@ def draw_attention_mask(ax: Axes, mask: torch.Tensor, labels: torch.Tensor | Non
     colours = _mask_colours(mask)
     texts = [[f"{float(v):g}" if v != 0 else "0" for v in row] for row in mask]
     _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 75))
-    _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
-    if labels is not None:
-        _token_ticks(ax, labels, axis="x", prefix="j=")
-        _token_ticks(ax, labels, axis="y", prefix="i=")
+    _query_key_axes(ax, n, labels)
 
 
 def plot_label_difference(difference: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> LabFigure:
@@ -609,10 +609,7 @@ def draw_attention_weights(ax: Axes, weights: torch.Tensor, labels: torch.Tensor
     colours = matplotlib.colormaps["Blues"](np.clip(weights.numpy(), 0.0, 1.0) * 0.85)
     texts = [[f"{float(v):.2f}".lstrip("0") if float(v) >= 0.005 else "0" for v in row] for row in weights]
     _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 70))
-    _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
-    if labels is not None:
-        _token_ticks(ax, labels, axis="x", prefix="j=")
-        _token_ticks(ax, labels, axis="y", prefix="i=")
+    _query_key_axes(ax, n, labels)
 
 
 def plot_attention_weights(weights: torch.Tensor, labels: torch.Tensor, *, unmasked: torch.Tensor | None = None) -> LabFigure:
