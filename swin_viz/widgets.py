@@ -18,6 +18,7 @@ them by name, for tests and for building pages of explorers.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -133,8 +134,15 @@ def _draw_broadcast(settings: Settings) -> LabFigure:
     return figures.plot_broadcast_operands(_windows_of(settings)[settings.window_index])
 
 
+@functools.lru_cache(maxsize=16)
+def _layout_mask(height: int, width: int, window: int, shift: int) -> torch.Tensor:
+    return attention_mask(height, width, window, shift)
+
+
 def _mask_of(settings: Settings) -> torch.Tensor:
-    return attention_mask(settings.height, settings.width, settings.window, settings.shift)
+    """The ``[nW, N, N]`` mask of the sliders' layout, built once per layout (the figure and the caption
+    both read it, and moving a picker keeps it). Shared: read it, never modify it in place."""
+    return _layout_mask(settings.height, settings.width, settings.window, settings.shift)
 
 
 def _draw_label_difference(settings: Settings) -> LabFigure:
@@ -351,7 +359,7 @@ class StageExplorer(widgets.VBox):
 
 
 def _describe(settings: Settings) -> str:
-    mask = attention_mask(settings.height, settings.width, settings.window, settings.shift)
+    mask = _mask_of(settings)
     mixed = [k for k in range(settings.n_windows) if bool((mask[k] != 0).any())]
     masked = ", ".join(map(str, mixed)) if mixed else "none"
     return (
