@@ -1,18 +1,36 @@
 """Swin mask lab: the shifted-window attention mask of the Swin Transformer, stage by stage.
 
-Three layers, each in its own module:
+Four modules, each with its own job:
 
 * :mod:`swin_viz.tensors`  pure tensor functions, the computation (same as the official Swin code);
+* :mod:`swin_viz.block`    the whole shifted-window attention block, runnable, and an independent oracle;
 * :mod:`swin_viz.figures`  matplotlib figures of those tensors;
 * :mod:`swin_viz.widgets`  ipywidgets sliders wired to the figures.
 """
 
+from swin_viz.block import (
+    PAD_ORDERS,
+    BlockStages,
+    PairRelation,
+    WindowAttentionWeights,
+    WrongPairs,
+    count_wrong_pairs,
+    leaked_attention,
+    oracle_window_attention,
+    pair_relation,
+    relative_position_index,
+    seam_neighbours,
+    shifted_window_attention,
+)
 from swin_viz.tensors import (
+    CLAMP_RULES,
     as_pair,
     attention_mask,
+    clamp_layout,
     cyclic_shift,
     label_difference,
     masked_window_softmax,
+    padded_size,
     region_labels,
     region_slices,
     reverse_cyclic_shift,
@@ -25,11 +43,15 @@ from swin_viz.tensors import (
 )
 
 __all__ = [
+    # swin_viz.tensors
     "as_pair",
     "attention_mask",
+    "CLAMP_RULES",
+    "clamp_layout",
     "cyclic_shift",
     "label_difference",
     "masked_window_softmax",
+    "padded_size",
     "region_labels",
     "region_slices",
     "reverse_cyclic_shift",
@@ -39,5 +61,18 @@ __all__ = [
     "window_labels",
     "window_partition",
     "window_reverse",
+    # swin_viz.block
+    "PAD_ORDERS",
+    "BlockStages",
+    "PairRelation",
+    "WindowAttentionWeights",
+    "WrongPairs",
+    "count_wrong_pairs",
+    "leaked_attention",
+    "oracle_window_attention",
+    "pair_relation",
+    "relative_position_index",
+    "seam_neighbours",
+    "shifted_window_attention",
 ]
 __version__ = "0.1.0"

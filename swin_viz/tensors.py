@@ -37,6 +37,9 @@ __all__ = [
     "IntPair",
     "as_pair",
     "validate_layout",
+    "padded_size",
+    "CLAMP_RULES",
+    "clamp_layout",
     "cyclic_shift",
     "reverse_cyclic_shift",
     "region_slices",
@@ -87,8 +90,44 @@ def _positive(value: object, name: str) -> int:
     return number
 
 
+def _as_bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _validate_layout(
+    height: int, width: int, window: IntPair, shift: IntPair, pad: bool, offer_pad: bool
+) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    # ``offer_pad``: the caller takes ``pad=True``, so a size the window does not divide suggests it
+    height = _positive(height, "height")
+    width = _positive(width, "width")
+    window_hw = as_pair(window, "window")
+    shift_hw = as_pair(shift, "shift")
+    pad = _as_bool(pad, "pad")
+    for dim, size, size_name, win, sh in (
+        ("h", height, "height", window_hw[0], shift_hw[0]),
+        ("w", width, "width", window_hw[1], shift_hw[1]),
+    ):
+        if win <= 0:
+            raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
+        if size % win != 0 and not pad:
+            hint = ""
+            if offer_pad:
+                padded_h, padded_w = (math.ceil(n / m) * m for n, m in zip((height, width), window_hw, strict=True))
+                hint = f", or pass pad=True to pad it with zeros at the bottom/right to {padded_h}x{padded_w}"
+            raise ValueError(
+                f"window_{dim}={win} does not divide {size_name}={size}: "
+                f"{size_name} must be a multiple of the window (pad the feature map to "
+                f"{math.ceil(size / win) * win} first){hint}"
+            )
+        if not 0 <= sh < win:
+            raise ValueError(f"shift_{dim}={sh} is outside [0, window_{dim}={win}): the shift must satisfy 0 <= shift < window")
+    return window_hw, shift_hw
+
+
 def validate_layout(
-    height: int, width: int, window: IntPair, shift: IntPair = 0
+    height: int, width: int, window: IntPair, shift: IntPair = 0, *, pad: bool = False
 ) -> Tuple[Tuple[int, int], Tuple[int, int]]:
     """Check a feature-map layout and return ``(window, shift)`` as pairs.
 
@@ -97,28 +136,130 @@ def validate_layout(
     * ``height`` and ``width`` are positive ints;
     * ``window`` is a positive int or ``(h, w)`` pair that divides the feature
       map exactly (``height % window_h == 0`` and ``width % window_w == 0``);
+      with ``pad=True`` any size is accepted, because the map will be padded
+      up to :func:`padded_size` first;
     * ``shift`` is an int or ``(h, w)`` pair with ``0 <= shift < window`` in
       each dimension.
     """
-    height = _positive(height, "height")
-    width = _positive(width, "width")
-    window_hw = as_pair(window, "window")
-    shift_hw = as_pair(shift, "shift")
-    for dim, size, size_name, win, sh in (
-        ("h", height, "height", window_hw[0], shift_hw[0]),
-        ("w", width, "width", window_hw[1], shift_hw[1]),
-    ):
-        if win <= 0:
-            raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
-        if size % win != 0:
+    return _validate_layout(height, width, window, shift, pad, offer_pad=False)
+
+
+def padded_size(height: int, width: int, window: IntPair) -> Tuple[int, int]:
+    """The feature-map size after padding to a multiple of the window: ``(Hp, Wp)``.
+
+    ``Hp = ceil(H / Mh) * Mh`` and ``Wp = ceil(W / Mw) * Mw``: the real
+    libraries (transformers ``SwinLayer.maybe_pad``, torchvision
+    ``shifted_window_attention``, timm) add ``Hp - H`` zero rows at the bottom
+    and ``Wp - W`` zero columns at the right. Sizes the window divides stay as
+    they are.
+
+    Args:
+        height, width: feature-map size ``H, W``, positive ints.
+        window: ``M`` or ``(Mh, Mw)``, positive.
+
+    Returns:
+        ``(Hp, Wp)``.
+    """
+    (window_h, window_w), _ = validate_layout(height, width, window, 0, pad=True)
+    return math.ceil(height / window_h) * window_h, math.ceil(width / window_w) * window_w
+
+
+def _padded_layout(
+    height: int, width: int, window: IntPair, shift: IntPair, pad: bool
+) -> Tuple[int, int, Tuple[int, int], Tuple[int, int]]:
+    """Validate for a function with a ``pad`` option; return ``(Hp, Wp, window, shift)``."""
+    window_hw, shift_hw = _validate_layout(height, width, window, shift, pad, offer_pad=True)
+    return (*padded_size(height, width, window_hw), window_hw, shift_hw)
+
+
+#: The window/shift clamping rules of the real libraries, by name: what each does
+#: when the feature map is not larger than the window (see :func:`clamp_layout`).
+CLAMP_RULES = {
+    "official": (
+        "microsoft/Swin-Transformer SwinTransformerBlock.__init__ (and timm < 0.9): "
+        "if min(H, W) <= M: shift = 0; window = min(H, W) -- both dimensions, square window only"
+    ),
+    "transformers": (
+        "transformers SwinLayer.set_shift_and_window_size (also DonutSwin, ClapAudio): the official rule, "
+        "applied at every forward; it does not rebuild the (2M-1)^2 relative position bias table"
+    ),
+    "timm": (
+        "timm >= 0.9 SwinTransformerBlock._calc_window_shift (also transformers Swinv2/Swin2SR): per dimension, "
+        "if size <= M: window = size; shift = 0 in that dimension only"
+    ),
+    "torchvision": (
+        "torchvision shifted_window_attention: the window is never clamped, the map is padded up to it; "
+        "per dimension, if M >= padded size (i.e. size <= M): shift = 0"
+    ),
+}
+
+
+def clamp_layout(
+    height: int, width: int, window: IntPair, shift: IntPair, rule: str
+) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    """The effective ``(window, shift)`` a real library uses on a small feature map.
+
+    A window at least as large as the feature map has nothing to shift, so the
+    libraries drop the shift there, and some also shrink the window to the map.
+    They disagree on the details (the rules are in :data:`CLAMP_RULES`):
+
+    ==================  ===================  ===================================  ================================
+    rule                when                 window becomes                       shift becomes
+    ==================  ===================  ===================================  ================================
+    ``"official"``      ``min(H, W) <= M``   ``min(H, W)`` in both dimensions     0 in both dimensions
+    ``"transformers"``  ``min(H, W) <= M``   ``min(H, W)`` in both dimensions     0 in both dimensions
+    ``"timm"``          ``size <= M``, per   that ``size``, in that dimension     0 in that dimension
+                        dimension
+    ``"torchvision"``   ``size <= M``, per   unchanged (the map is padded up to   0 in that dimension
+                        dimension            the window)
+    ==================  ===================  ===================================  ================================
+
+    They all use ``<=``: a map exactly the size of the window loses its
+    shift. Implementations that never clamp (mmseg's and mmdet's Swin
+    backbones, transformers' ``MaskFormerSwinLayer``, mmpretrain with
+    ``pad_small_map=True``, transformers ``SwinLayer`` with
+    ``always_partition=True``) behave as a ``<`` rule would at that size: they
+    keep the shift, and the mask then separates tokens that are neighbours in
+    the image. Pass ``clamp=None`` to the block for that behaviour.
+
+    Where the rules differ: ``size == M`` (all drop the shift, the
+    never-clamping ones keep it); ``size < M`` (official, transformers and timm
+    shrink the window, torchvision pads up to it); a map small in only one
+    dimension (official and transformers shrink the window and drop the shift
+    in both dimensions, timm and torchvision only in that one).
+
+    Args:
+        height, width: the unpadded feature-map size ``H, W``.
+        window: ``M`` or ``(Mh, Mw)``, the configured window.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``, the configured shift.
+        rule: one of :data:`CLAMP_RULES`. ``"official"`` and ``"transformers"``
+            take a square window and shift (an int, or an equal pair), as
+            those libraries do.
+
+    Returns:
+        ``(window, shift)`` as ``(h, w)`` pairs. The window need not divide the
+        map; pad it (``pad=True``) as the libraries do.
+    """
+    if not isinstance(rule, str):
+        raise TypeError(f"rule must be one of {sorted(CLAMP_RULES)}, got {type(rule).__name__} {rule!r}")
+    if rule not in CLAMP_RULES:
+        raise ValueError(f"rule must be one of {sorted(CLAMP_RULES)} (the libraries' clamping rules), got {rule!r}")
+    window_hw, shift_hw = validate_layout(height, width, window, shift, pad=True)
+    if rule in ("official", "transformers"):
+        if window_hw[0] != window_hw[1] or shift_hw[0] != shift_hw[1]:
             raise ValueError(
-                f"window_{dim}={win} does not divide {size_name}={size}: "
-                f"{size_name} must be a multiple of the window (pad the feature map to "
-                f"{math.ceil(size / win) * win} first)"
+                f"rule={rule!r} takes a square window and shift (one int each, as that code does), got "
+                f"window={window_hw}, shift={shift_hw}: use rule='timm' or 'torchvision' for per-dimension clamping"
             )
-        if not 0 <= sh < win:
-            raise ValueError(f"shift_{dim}={sh} is outside [0, window_{dim}={win}): the shift must satisfy 0 <= shift < window")
-    return window_hw, shift_hw
+        if min(height, width) <= window_hw[0]:
+            return (min(height, width),) * 2, (0, 0)
+        return window_hw, shift_hw
+    # timm and torchvision decide each dimension on its own
+    (height_small, width_small) = (height <= window_hw[0], width <= window_hw[1])
+    shift_out = (0 if height_small else shift_hw[0], 0 if width_small else shift_hw[1])
+    if rule == "timm":
+        return (height if height_small else window_hw[0], width if width_small else window_hw[1]), shift_out
+    return window_hw, shift_out  # torchvision: the map is padded up to the window instead
 
 
 def _check_tensor(x: object, name: str, ndims: Tuple[int, ...], shape_text: str) -> torch.Tensor:
@@ -206,7 +347,7 @@ def region_slices(window: int, shift: int) -> Tuple[slice, ...]:
     return (slice(0, -window), slice(-window, -shift), slice(-shift, None))
 
 
-def region_labels(height: int, width: int, window: IntPair, shift: IntPair) -> torch.Tensor:
+def region_labels(height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False) -> torch.Tensor:
     """Label every position of the rolled map with its region: the official ``img_mask`` loop.
 
     ``cnt`` counts the ``(h, w)`` pairs of :func:`region_slices` in row-major
@@ -223,14 +364,18 @@ def region_labels(height: int, width: int, window: IntPair, shift: IntPair) -> t
     them, or neither, across each image edge.
 
     Args:
-        height, width: feature-map size ``H, W``; multiples of the window.
+        height, width: feature-map size ``H, W``; multiples of the window
+            unless ``pad=True``.
         window: ``M`` or ``(Mh, Mw)``.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        pad: label the map padded to :func:`padded_size` ``(Hp, Wp)``, as the
+            libraries do when they pad before the roll (pad-then-roll).
 
     Returns:
-        ``LongTensor[H, W]`` (the official ``img_mask[0, :, :, 0]``).
+        ``LongTensor[H, W]`` (the official ``img_mask[0, :, :, 0]``);
+        ``[Hp, Wp]`` with ``pad=True``.
     """
-    (window_h, window_w), (shift_h, shift_w) = validate_layout(height, width, window, shift)
+    height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
     img_mask = torch.zeros((height, width), dtype=torch.long)
     cnt = 0
     for h in region_slices(window_h, shift_h):
@@ -311,27 +456,29 @@ def window_grid(height: int, width: int, window: IntPair) -> torch.Tensor:
     return window_reverse(ids, (window_h, window_w), height, width)[0, :, :, 0]
 
 
-def window_labels(height: int, width: int, window: IntPair, shift: IntPair) -> torch.Tensor:
+def window_labels(height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False) -> torch.Tensor:
     """The region label of every token, one row per window: the official ``mask_windows``.
 
     ``window_partition(img_mask, M).view(-1, M * M)``. Row ``k`` lists the
     labels of window ``k``'s ``N`` tokens in token order.
 
     Args:
-        height, width: feature-map size ``H, W``; multiples of the window.
+        height, width: feature-map size ``H, W``; multiples of the window
+            unless ``pad=True``.
         window: ``M`` or ``(Mh, Mw)``.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        pad: the labels of the padded ``Hp x Wp`` map (pad-then-roll).
 
     Returns:
-        ``LongTensor[nW, N]``.
+        ``LongTensor[nW, N]`` (``nW`` of the padded map with ``pad=True``).
     """
-    (window_h, window_w), shift_hw = validate_layout(height, width, window, shift)
+    height, width, (window_h, window_w), shift_hw = _padded_layout(height, width, window, shift, pad)
     img_mask = region_labels(height, width, (window_h, window_w), shift_hw)
     mask_windows = window_partition(img_mask.view(1, height, width, 1), (window_h, window_w))
     return mask_windows.view(-1, window_h * window_w)
 
 
-def token_origins(height: int, width: int, window: IntPair, shift: IntPair) -> torch.Tensor:
+def token_origins(height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False) -> torch.Tensor:
     """Where each token of each shifted window sat in the original (un-rolled) feature map.
 
     Rolls a map of ``(row, column)`` coordinates with :func:`cyclic_shift` and
@@ -339,14 +486,17 @@ def token_origins(height: int, width: int, window: IntPair, shift: IntPair) -> t
     features, so token ``n`` of window ``k`` came from ``origins[k, n]``.
 
     Args:
-        height, width: feature-map size ``H, W``; multiples of the window.
+        height, width: feature-map size ``H, W``; multiples of the window
+            unless ``pad=True``.
         window: ``M`` or ``(Mh, Mw)``.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        pad: roll the map padded to ``Hp x Wp`` (pad-then-roll); a row
+            ``>= H`` or a column ``>= W`` is then a padding token.
 
     Returns:
         ``LongTensor[nW, N, 2]``: ``[..., 0]`` the original row, ``[..., 1]`` the original column.
     """
-    (window_h, window_w), shift_hw = validate_layout(height, width, window, shift)
+    height, width, (window_h, window_w), shift_hw = _padded_layout(height, width, window, shift, pad)
     rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
     coordinates = torch.stack((rows, cols), dim=-1).unsqueeze(0)  # [1, H, W, 2]
     windows = window_partition(cyclic_shift(coordinates, shift_hw), (window_h, window_w))
@@ -373,7 +523,20 @@ def label_difference(mask_windows: torch.Tensor) -> torch.Tensor:
     return mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
 
 
-def attention_mask(height: int, width: int, window: IntPair, shift: IntPair, fill: float = -100.0) -> torch.Tensor:
+def _check_fill(fill: object) -> float:
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
+    if math.isnan(fill) or fill >= 0:
+        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
+    lowest = torch.finfo(torch.float32).min
+    if fill < lowest and not math.isinf(fill):
+        raise ValueError(f"fill={fill} does not fit in float32: use a value >= {lowest:.4g}, or -inf")
+    return float(fill)
+
+
+def attention_mask(
+    height: int, width: int, window: IntPair, shift: IntPair, fill: float = -100.0, *, pad: bool = False
+) -> torch.Tensor:
     """The SW-MSA attention mask: 0.0 where a query may attend to a key, ``fill`` elsewhere.
 
     The official construction::
@@ -385,22 +548,22 @@ def attention_mask(height: int, width: int, window: IntPair, shift: IntPair, fil
     official code then passes ``mask=None``, which has the same effect).
 
     Args:
-        height, width: feature-map size ``H, W``; multiples of the window.
+        height, width: feature-map size ``H, W``; multiples of the window
+            unless ``pad=True``.
         window: ``M`` or ``(Mh, Mw)``.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
         fill: the value added to forbidden scores; a negative number or ``-inf``.
+        pad: the mask of the map padded to :func:`padded_size` ``(Hp, Wp)``,
+            the pad-then-roll convention of transformers and torchvision: the
+            zero tokens go at the bottom/right *before* the roll, so the rows
+            that wrap are the last ``s`` rows of the padded map and the
+            regions line up. Padding tokens are not masked as keys.
 
     Returns:
-        ``FloatTensor[nW, N, N]``.
+        ``FloatTensor[nW, N, N]`` (``nW`` of the padded map with ``pad=True``).
     """
-    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
-        raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
-    if math.isnan(fill) or fill >= 0:
-        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
-    lowest = torch.finfo(torch.float32).min
-    if fill < lowest and not math.isinf(fill):
-        raise ValueError(f"fill={fill} does not fit in float32: use a value >= {lowest:.4g}, or -inf")
-    mask_windows = window_labels(height, width, window, shift).float()
+    fill = _check_fill(fill)
+    mask_windows = window_labels(height, width, window, shift, pad=pad).float()
     attn_mask = label_difference(mask_windows)
     return attn_mask.masked_fill(attn_mask != 0, float(fill)).masked_fill(attn_mask == 0, float(0.0))
 

@@ -22,14 +22,18 @@ import torch
 import swin_viz
 from swin_viz import tensors
 from swin_viz.tensors import (
+    CLAMP_RULES,
     as_pair,
     attention_mask,
+    clamp_layout,
     cyclic_shift,
     label_difference,
     masked_window_softmax,
+    padded_size,
     region_labels,
     region_slices,
     reverse_cyclic_shift,
+    token_origins,
     validate_layout,
     window_grid,
     window_labels,
@@ -176,8 +180,11 @@ REGION_4_2_1 = torch.tensor(
 
 class TestPackageSurface:
     def test_reexports_are_the_same_objects(self):
-        for name in swin_viz.__all__:
-            assert getattr(swin_viz, name) is getattr(tensors, name)
+        # swin_viz re-exports tensors (and swin_viz.block, checked in test_block.py)
+        for name in tensors.__all__:
+            if name in swin_viz.__all__:
+                assert getattr(swin_viz, name) is getattr(tensors, name)
+        assert {"padded_size", "clamp_layout", "CLAMP_RULES"} <= set(swin_viz.__all__)
 
     def test_all_public_functions_listed(self):
         expected = {
@@ -305,6 +312,163 @@ class TestValidateLayout:
     def test_errors(self, args, exc, pattern):
         with pytest.raises(exc, match=pattern):
             validate_layout(*args)
+
+
+# --------------------------------------------------------------------------- #
+# Padding (pad=True, pad-then-roll) and clamping                              #
+# --------------------------------------------------------------------------- #
+def _bands(size: int, window: int, shift: int) -> list[int]:
+    """The band of each row of a ``size``-row map, by hand from ``region_slices``: 0 above the last window row,
+    1 for the last window row's unwrapped rows, 2 for the last ``shift`` rows."""
+    return [0] * (size - window) + [1] * (window - shift) + [2] * shift
+
+
+class TestPaddedSize:
+    @pytest.mark.parametrize(
+        "args, expected",
+        [
+            ((9, 9, 4), (12, 12)),
+            ((8, 9, 4), (8, 12)),
+            ((9, 10, (4, 3)), (12, 12)),
+            ((9, 9, 3), (9, 9)),
+            ((5, 5, 7), (7, 7)),
+            ((1, 1, 1), (1, 1)),
+            ((13, 2, (7, 5)), (14, 5)),
+        ],
+    )
+    def test_values(self, args, expected):
+        assert padded_size(*args) == expected
+
+    @pytest.mark.parametrize(
+        "args, exc, pattern",
+        [
+            ((0, 9, 4), ValueError, r"^height must be a positive int, got 0$"),
+            ((9, -1, 4), ValueError, r"^width must be a positive int, got -1$"),
+            ((9, 9, 0), ValueError, r"^window must be positive in each dimension, got window_h=0$"),
+            ((9, 9, (4, -2)), ValueError, r"^window must be positive in each dimension, got window_w=-2$"),
+            ((9.0, 9, 4), TypeError, r"^height must be an int, got float 9\.0$"),
+            ((9, 9, "4"), TypeError, r"^window must be an int, got str"),
+        ],
+    )
+    def test_errors(self, args, exc, pattern):
+        with pytest.raises(exc, match=pattern):
+            padded_size(*args)
+
+
+class TestPadOption:
+    def test_validate_layout_accepts_any_size_with_pad(self):
+        assert validate_layout(9, 10, 4, 2, pad=True) == ((4, 4), (2, 2))
+        assert validate_layout(5, 5, 7, 3, pad=True) == ((7, 7), (3, 3))
+        # the shift rule still holds
+        with pytest.raises(ValueError, match=re.escape("shift_h=4 is outside [0, window_h=4)")):
+            validate_layout(9, 10, 4, 4, pad=True)
+
+    def test_strict_default_suggests_pad_true_where_it_is_offered(self):
+        message = "window_h=4 does not divide height=9: height must be a multiple of the window (pad the feature map to 12 first), or pass pad=True to pad it with zeros at the bottom/right to 12x12"
+        for function in (region_labels, window_labels, token_origins, attention_mask):
+            with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+                function(9, 9, 4, 2)
+        with pytest.raises(ValueError, match=re.escape("window_w=4 does not divide width=9") + ".*pass pad=True.*to 8x12$"):
+            attention_mask(8, 9, 4, 1)
+
+    def test_functions_without_pad_do_not_offer_it(self):
+        for call in (lambda: validate_layout(9, 9, 4, 1), lambda: window_partition(torch.zeros(1, 9, 9, 1), 4)):
+            with pytest.raises(ValueError, match=r"pad the feature map to 12 first\)$"):
+                call()
+
+    def test_region_labels_of_the_padded_map_by_hand(self):
+        # H = W = 9, M = 4, s = 2 -> 12 x 12; bands 0 (rows 0-7), 1 (rows 8-9), 2 (rows 10-11)
+        bands = _bands(12, 4, 2)
+        expected = torch.tensor([[3 * bands[r] + bands[c] for c in range(12)] for r in range(12)])
+        assert torch.equal(region_labels(9, 9, 4, 2, pad=True), expected)
+
+    @pytest.mark.parametrize("H, W, M, s", [(9, 9, 4, 2), (10, 13, 7, 3), (5, 5, 7, 3), (1, 6, 3, 1), (13, 9, 6, 5)])
+    def test_padded_mask_is_the_official_mask_of_the_padded_size(self, H, W, M, s):
+        Hp, Wp = padded_size(H, W, M)
+        assert torch.equal(attention_mask(H, W, M, s, pad=True), official_attn_mask(Hp, Wp, M, s))
+        assert torch.equal(region_labels(H, W, M, s, pad=True), official_img_mask(Hp, Wp, M, s))
+
+    @pytest.mark.parametrize("H, W, window, shift", [(9, 10, (4, 3), (2, 1)), (3, 7, (2, 5), (1, 4)), (6, 6, (4, 4), (0, 3))])
+    def test_padded_mask_follows_the_geometric_rule(self, H, W, window, shift):
+        Hp, Wp = padded_size(H, W, window)
+        mask = attention_mask(H, W, window, shift, pad=True)
+        assert mask.shape == ((Hp // window[0]) * (Wp // window[1]), window[0] * window[1], window[0] * window[1])
+        assert torch.equal(mask == 0, geometric_allowed(Hp, Wp, window, shift))
+
+    @pytest.mark.parametrize("H, W, window, shift", [(9, 9, 3, 1), (8, 12, (4, 6), (2, 3)), (6, 9, (2, 3), (1, 0))])
+    def test_pad_changes_nothing_when_the_window_divides(self, H, W, window, shift):
+        for function in (region_labels, window_labels, token_origins, attention_mask):
+            assert torch.equal(function(H, W, window, shift, pad=True), function(H, W, window, shift))
+
+    def test_token_origins_of_the_padded_map(self):
+        origins = token_origins(5, 6, (4, 4), (2, 3), pad=True)  # padded to 8 x 8
+        assert origins.shape == (4, 16, 2)
+        # every padded position appears exactly once
+        flat = sorted((int(r), int(c)) for r, c in origins.view(-1, 2))
+        assert flat == [(r, c) for r in range(8) for c in range(8)]
+        # token 0 of window 0 is the one the roll brought to the top-left: (2, 3)
+        assert origins[0, 0].tolist() == [2, 3]
+        # window 3 (bottom-right) holds rows 6, 7, 0, 1 and columns 7, 0, 1, 2 (6, 7 are padding)
+        assert origins[3, :, 0].view(4, 4)[:, 0].tolist() == [6, 7, 0, 1]
+        assert origins[3, :, 1].view(4, 4)[0].tolist() == [7, 0, 1, 2]
+
+    @pytest.mark.parametrize("function", [region_labels, window_labels, token_origins, attention_mask])
+    @pytest.mark.parametrize("bad", [1, "yes", None])
+    def test_pad_must_be_a_bool(self, function, bad):
+        with pytest.raises(TypeError, match=rf"^pad must be True or False, got {type(bad).__name__}"):
+            function(9, 9, 3, 1, pad=bad)
+
+
+ALL_RULES = ("official", "transformers", "timm", "torchvision")
+
+
+class TestClampLayout:
+    def test_rule_names(self):
+        assert set(CLAMP_RULES) == set(ALL_RULES)
+        assert all(isinstance(text, str) and text for text in CLAMP_RULES.values())
+
+    @pytest.mark.parametrize(
+        "H, W, window, shift, expected",
+        [
+            # larger than the window: no rule changes anything
+            (8, 8, 7, 3, dict.fromkeys(ALL_RULES, ((7, 7), (3, 3)))),
+            (14, 9, 7, 3, dict.fromkeys(ALL_RULES, ((7, 7), (3, 3)))),
+            # exactly the window: every rule uses <=, so the shift goes
+            (7, 7, 7, 3, dict.fromkeys(ALL_RULES, ((7, 7), (0, 0)))),
+            # smaller than the window: shrink the window, or (torchvision) pad the map up to it
+            (5, 5, 7, 3, {"official": ((5, 5), (0, 0)), "transformers": ((5, 5), (0, 0)), "timm": ((5, 5), (0, 0)), "torchvision": ((7, 7), (0, 0))}),
+            # small in one dimension only: min of both (official) versus per dimension (timm, torchvision)
+            (4, 12, 6, 3, {"official": ((4, 4), (0, 0)), "transformers": ((4, 4), (0, 0)), "timm": ((4, 6), (0, 3)), "torchvision": ((6, 6), (0, 3))}),
+            (12, 6, 6, 3, {"official": ((6, 6), (0, 0)), "transformers": ((6, 6), (0, 0)), "timm": ((6, 6), (3, 0)), "torchvision": ((6, 6), (3, 0))}),
+        ],
+    )
+    def test_rules_table(self, H, W, window, shift, expected):
+        for rule, effective in expected.items():
+            assert clamp_layout(H, W, window, shift, rule) == effective, rule
+
+    def test_per_dimension_rules_take_rectangular_windows(self):
+        assert clamp_layout(3, 10, (4, 5), (2, 2), "timm") == ((3, 5), (0, 2))
+        assert clamp_layout(3, 10, (4, 5), (2, 2), "torchvision") == ((4, 5), (0, 2))
+        assert clamp_layout(10, 5, (4, 5), (2, 2), "timm") == ((4, 5), (2, 0))
+
+    def test_official_rule_on_an_equal_pair(self):
+        assert clamp_layout(5, 9, (7, 7), (3, 3), "official") == ((5, 5), (0, 0))
+
+    @pytest.mark.parametrize(
+        "args, exc, pattern",
+        [
+            ((7, 7, 7, 3, None), TypeError, r"^rule must be one of \['official', 'timm', 'torchvision', 'transformers'\], got NoneType None$"),
+            ((7, 7, 7, 3, "Official"), ValueError, r"^rule must be one of .* \(the libraries' clamping rules\), got 'Official'$"),
+            ((7, 7, (7, 6), 3, "official"), ValueError, r"^rule='official' takes a square window and shift .*got window=\(7, 6\), shift=\(3, 3\): use rule='timm'"),
+            ((7, 7, 7, (3, 2), "transformers"), ValueError, r"^rule='transformers' takes a square window and shift"),
+            ((7, 7, 7, 7, "timm"), ValueError, re.escape("shift_h=7 is outside [0, window_h=7)")),
+            ((0, 7, 7, 3, "timm"), ValueError, r"^height must be a positive int, got 0$"),
+            ((7, 7, 7.0, 3, "timm"), TypeError, r"^window must be an int, got float 7\.0$"),
+        ],
+    )
+    def test_errors(self, args, exc, pattern):
+        with pytest.raises(exc, match=pattern):
+            clamp_layout(*args)
 
 
 # --------------------------------------------------------------------------- #
