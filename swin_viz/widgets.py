@@ -11,15 +11,29 @@ and are rounded to a multiple when ``M`` changes), and the window and query
 pickers stay below ``nW`` and ``N``. A stage is drawn once per change, after
 all the sliders have been brought into line.
 
+Redraws are cheap and live: the explorer keeps one figure and redraws into it
+(see "Retained mode" in :mod:`swin_viz.figures`), renders it at most
+:data:`EXPLORER_MAX_WIDTH` pixels wide with fast PNG compression, computes its
+tensors on one torch thread (:func:`_one_thread`), and the sliders report while
+they are dragged. In a kernel (an asyncio loop is running) a change is drawn at
+once if the last redraw finished at least :data:`REDRAW_INTERVAL` seconds ago;
+changes that come sooner are coalesced into one redraw of the latest position,
+scheduled with ``loop.call_later`` for the end of that interval. So a click or
+an arrow key redraws immediately, a drag redraws a few times a second, and the
+position where the handle stops is always drawn. With no loop running (a script,
+a test) every change is drawn before the assignment returns.
+
 Each ``*_explorer`` function returns a ready explorer; :data:`STAGES` lists
 them by name, for tests and for building pages of explorers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import html
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -65,6 +79,13 @@ WINDOW_RANGE = (2, 8)
 MAX_WINDOWS = 8
 #: Seed of the example attention scores drawn by the weight figures.
 SCORE_SEED = 0
+#: Widest explorer picture in pixels: a wider figure is rendered at a lower resolution than the notebooks'
+#: ``figures.DPI`` (a notebook column shows about this many pixels; more would only be scaled down).
+EXPLORER_MAX_WIDTH = 1200
+#: zlib level of the explorers' PNG: 1 encodes about twice as fast as the default 6, for a few % more bytes.
+EXPLORER_PNG_COMPRESSION = 1
+#: Seconds between the end of one redraw and the start of the next while a slider is dragged.
+REDRAW_INTERVAL = 0.06
 
 
 @dataclass(frozen=True)
@@ -105,33 +126,33 @@ def _example_scores(settings: Settings) -> torch.Tensor:
     return torch.randn(settings.n_windows, 1, settings.n_tokens, settings.n_tokens, generator=generator)
 
 
-def _draw_cyclic_shift(settings: Settings) -> LabFigure:
+def _draw_cyclic_shift(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     x = torch.arange(settings.height * settings.width).view(settings.height, settings.width)
     labels = region_labels(settings.height, settings.width, settings.window, settings.shift)
-    return figures.plot_cyclic_shift(x, cyclic_shift(x, settings.shift), labels, settings.shift, settings.window)
+    return figures.plot_cyclic_shift(x, cyclic_shift(x, settings.shift), labels, settings.shift, settings.window, figure=figure)
 
 
-def _draw_region_labels(settings: Settings) -> LabFigure:
+def _draw_region_labels(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     labels = region_labels(settings.height, settings.width, settings.window, settings.shift)
-    return figures.plot_region_labels(labels, settings.window, settings.shift)
+    return figures.plot_region_labels(labels, settings.window, settings.shift, figure=figure)
 
 
-def _draw_window_partition(settings: Settings) -> LabFigure:
+def _draw_window_partition(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     img_mask = region_labels(settings.height, settings.width, settings.window, settings.shift)
     windows = window_partition(img_mask.view(1, settings.height, settings.width, 1), settings.window)
-    return figures.plot_window_partition(windows, settings.height, settings.width)
+    return figures.plot_window_partition(windows, settings.height, settings.width, figure=figure)
 
 
 def _windows_of(settings: Settings) -> torch.Tensor:
     return window_labels(settings.height, settings.width, settings.window, settings.shift)
 
 
-def _draw_window_rows(settings: Settings) -> LabFigure:
-    return figures.plot_window_rows(_windows_of(settings), highlight=settings.window_index)
+def _draw_window_rows(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
+    return figures.plot_window_rows(_windows_of(settings), highlight=settings.window_index, figure=figure)
 
 
-def _draw_broadcast(settings: Settings) -> LabFigure:
-    return figures.plot_broadcast_operands(_windows_of(settings)[settings.window_index])
+def _draw_broadcast(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
+    return figures.plot_broadcast_operands(_windows_of(settings)[settings.window_index], figure=figure)
 
 
 @functools.lru_cache(maxsize=16)
@@ -145,39 +166,39 @@ def _mask_of(settings: Settings) -> torch.Tensor:
     return _layout_mask(settings.height, settings.width, settings.window, settings.shift)
 
 
-def _draw_label_difference(settings: Settings) -> LabFigure:
+def _draw_label_difference(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     mask_windows = _windows_of(settings)
     k = settings.window_index
-    return figures.plot_label_difference(label_difference(mask_windows)[k], _mask_of(settings)[k], mask_windows[k])
+    return figures.plot_label_difference(label_difference(mask_windows)[k], _mask_of(settings)[k], mask_windows[k], figure=figure)
 
 
-def _draw_window_masks(settings: Settings) -> LabFigure:
-    return figures.plot_window_masks(_mask_of(settings), settings.width // settings.window)
+def _draw_window_masks(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
+    return figures.plot_window_masks(_mask_of(settings), settings.width // settings.window, figure=figure)
 
 
-def _draw_leak(settings: Settings) -> LabFigure:
+def _draw_leak(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k, i = settings.window_index, settings.query
     equal_scores = torch.zeros(settings.n_windows, 1, settings.n_tokens, settings.n_tokens)
     unmasked = masked_window_softmax(equal_scores, None)[k, 0, i]
     masked = masked_window_softmax(equal_scores, _mask_of(settings))[k, 0, i]
     origins = token_origins(settings.height, settings.width, settings.window, settings.shift)[k]
-    return figures.plot_leak(origins, _windows_of(settings)[k], unmasked, masked, i, settings.height, settings.width)
+    return figures.plot_leak(origins, _windows_of(settings)[k], unmasked, masked, i, settings.height, settings.width, figure=figure)
 
 
-def _draw_qk_alignment(settings: Settings) -> LabFigure:
+def _draw_qk_alignment(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k = settings.window_index
-    return figures.plot_qk_alignment(_windows_of(settings)[k], _mask_of(settings)[k])
+    return figures.plot_qk_alignment(_windows_of(settings)[k], _mask_of(settings)[k], figure=figure)
 
 
-def _draw_attention_weights(settings: Settings) -> LabFigure:
+def _draw_attention_weights(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k = settings.window_index
     scores = _example_scores(settings)
     weights = masked_window_softmax(scores, _mask_of(settings))[k, 0]
     unmasked = masked_window_softmax(scores, None)[k, 0]
-    return figures.plot_attention_weights(weights, _windows_of(settings)[k], unmasked=unmasked)
+    return figures.plot_attention_weights(weights, _windows_of(settings)[k], unmasked=unmasked, figure=figure)
 
 
-def _draw_pipeline(settings: Settings) -> LabFigure:
+def _draw_pipeline(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k = settings.window_index
     x = torch.arange(settings.height * settings.width).view(settings.height, settings.width)
     mask = _mask_of(settings)
@@ -191,15 +212,22 @@ def _draw_pipeline(settings: Settings) -> LabFigure:
         settings.window,
         settings.shift,
         k,
+        figure=figure,
     )
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A stage an explorer can show: its title, its drawing and which pickers it needs."""
+    """A stage an explorer can show: its title, its drawing and which pickers it needs.
+
+    ``draw(settings, figure=None)`` returns the stage's :class:`~swin_viz.figures.LabFigure`
+    for ``settings``. Given ``figure`` (the one it returned last time), it redraws into it
+    with the ``plot_*(..., figure=figure)`` of :mod:`swin_viz.figures` (the retained-mode
+    pattern described there) and returns it, so that a slider change builds nothing new.
+    """
 
     title: str
-    draw: Callable[[Settings], LabFigure]
+    draw: Callable[..., LabFigure]
     pick_window: bool = False
     pick_query: bool = False
 
@@ -230,7 +258,7 @@ def _slider(description: str, value: int, low: int, high: int, step: int = 1) ->
         max=high,
         step=step,
         description=description,
-        continuous_update=False,  # draw once when the handle is released
+        continuous_update=True,  # report while dragged: the explorer coalesces the changes (REDRAW_INTERVAL)
         style={"description_width": "90px"},
         layout=widgets.Layout(width="340px"),
     )
@@ -256,7 +284,7 @@ class StageExplorer(widgets.VBox):
         window_index, query: the pickers, or ``None`` if the stage has none.
         image: the ``Image`` widget showing the figure as PNG.
         caption: an ``HTML`` line with the layout's numbers (or the error, if drawing failed).
-        figure: the last :class:`~swin_viz.figures.LabFigure` drawn.
+        figure: the :class:`~swin_viz.figures.LabFigure` drawn into (the same one across redraws).
         draw_count: how many times the figure has been drawn.
     """
 
@@ -274,6 +302,9 @@ class StageExplorer(widgets.VBox):
         self.figure: LabFigure | None = None
         self.draw_count = 0
         self._holding = False
+        self._reuse_figure = False  # False until a draw succeeded (and after a failed one): draw a fresh figure
+        self._pending: asyncio.TimerHandle | None = None  # a redraw scheduled by _request_redraw
+        self._last_draw_end = float("-inf")  # time.monotonic() when the last redraw finished
         m = settings.window
         self.height = _slider("height H", settings.height, m, m * MAX_WINDOWS, step=m)
         self.width = _slider("width W", settings.width, m, m * MAX_WINDOWS, step=m)
@@ -341,26 +372,71 @@ class StageExplorer(widgets.VBox):
             return
         with self._hold():
             self._sync()
+        self._request_redraw()
+
+    def _request_redraw(self) -> None:
+        """Redraw now, or, in a kernel while the last redraw is recent, once at the end of :data:`REDRAW_INTERVAL`."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script, a test): draw before the assignment returns
+            self.redraw()
+            return
+        if self._pending is not None:  # a redraw is coming: it will read the sliders as they are then
+            return
+        wait = self._last_draw_end + REDRAW_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._pending = loop.call_later(wait, self._scheduled_redraw)
+
+    def _scheduled_redraw(self) -> None:
+        self._pending = None
         self.redraw()
 
     def redraw(self) -> None:
-        """Draw the stage for the current sliders into :attr:`image` and :attr:`caption`."""
+        """Draw the stage for the current sliders into :attr:`figure`, :attr:`image` and :attr:`caption`, now."""
+        if self._pending is not None:  # this draw serves the scheduled one too
+            self._pending.cancel()
+            self._pending = None
         values = self.settings
         try:
-            figure = self.stage.draw(values)
-            png = figure.to_png()
+            with _one_thread():
+                figure = self.stage.draw(values, figure=self.figure if self._reuse_figure else None)
+                description = _describe(values)
+            png = figure.to_png(dpi=_explorer_dpi(figure), compress_level=EXPLORER_PNG_COMPRESSION)
         except Exception as error:  # never a traceback in the page: say what went wrong instead
+            self._reuse_figure = False  # the figure may be half-drawn: start the next one afresh
             self.caption.value = f"<span style='color:#d62728'>Cannot draw {html.escape(str(values))}: {html.escape(str(error))}</span>"
             return
+        finally:
+            self._last_draw_end = time.monotonic()
         self.figure = figure
+        self._reuse_figure = True
         self.image.value = png
         self.draw_count += 1
-        self.caption.value = html.escape(_describe(values))
+        self.caption.value = html.escape(description)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread: an explorer's tensors are a few thousand numbers, for which waking torch's
+    thread pool costs more than it saves (ten times more on a busy 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _explorer_dpi(figure: LabFigure) -> float:
+    """The figure's resolution in an explorer: ``figures.DPI``, lowered so that it is at most :data:`EXPLORER_MAX_WIDTH` pixels wide."""
+    return min(float(figures.DPI), EXPLORER_MAX_WIDTH / float(figure.get_size_inches()[0]))
 
 
 def _describe(settings: Settings) -> str:
     mask = _mask_of(settings)
-    mixed = [k for k in range(settings.n_windows) if bool((mask[k] != 0).any())]
+    mixed = (mask != 0).flatten(1).any(dim=1).nonzero().flatten().tolist()
     masked = ", ".join(map(str, mixed)) if mixed else "none"
     return (
         f"{settings}: nW={settings.n_windows} windows of N={settings.n_tokens} tokens; windows that need a mask: {masked}"
