@@ -35,7 +35,7 @@ import functools
 import html
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import ipywidgets as widgets
 import torch
@@ -57,6 +57,7 @@ from swin_viz.tensors import (
 __all__ = [
     "Settings",
     "Stage",
+    "Explorer",
     "StageExplorer",
     "STAGES",
     "explorer",
@@ -275,17 +276,139 @@ def _set_range(slider: widgets.IntSlider, low: int, high: int, value: int, step:
     slider.max = high
 
 
-class StageExplorer(widgets.VBox):
-    """Sliders wired to one stage's figure.
+class Explorer(widgets.VBox):
+    """Controls wired to one retained figure: the base of every explorer.
+
+    A subclass creates its control widgets (as attributes), then calls
+    ``super().__init__(title, controls)``, and overrides :meth:`draw` (and
+    usually :meth:`sync`, :meth:`describe` and :meth:`describe_settings`). The
+    base lays out the title, the controls (two per column), the caption and the
+    image, observes every control's ``value``, and draws once, synchronously.
+
+    On a change the controls are first brought into line (:meth:`sync`, with
+    redraws held, so one change is one redraw), then the figure is redrawn into
+    the same :class:`~swin_viz.figures.LabFigure` (the retained mode of
+    :mod:`swin_viz.figures`). In a kernel a drag is coalesced: a change is drawn
+    at once if the last redraw ended at least :data:`REDRAW_INTERVAL` seconds
+    ago, otherwise once at the end of that interval with the latest values.
+    With no event loop running (a script, a test) every change is drawn before
+    the assignment returns. A drawing error goes into the caption, in red, and
+    never becomes a traceback in the page.
 
     Attributes:
+        title: the bold line above the controls.
+        controls: the control widgets, in layout order.
+        image: the ``Image`` widget showing the figure as PNG.
+        caption: an ``HTML`` line: :meth:`describe`, or the error if drawing failed.
+        figure: the :class:`~swin_viz.figures.LabFigure` drawn into (the same one across redraws).
+        draw_count: how many times the figure has been drawn.
+    """
+
+    def __init__(self, title: str, controls: Sequence[widgets.Widget]) -> None:
+        self.title = title
+        self.controls = list(controls)
+        self.figure: LabFigure | None = None
+        self.draw_count = 0
+        self._holding = False
+        self._reuse_figure = False  # False until a draw succeeded (and after a failed one): draw a fresh figure
+        self._pending: asyncio.TimerHandle | None = None  # a redraw scheduled by _request_redraw
+        self._last_draw_end = float("-inf")  # time.monotonic() when the last redraw finished
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.caption = widgets.HTML()
+        for control in self.controls:
+            control.observe(self._on_change, names="value")
+        columns = [widgets.VBox(self.controls[i : i + 2]) for i in range(0, len(self.controls), 2)]
+        box = widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([widgets.HTML(f"<b>{html.escape(title)}</b>"), box, self.caption, self.image])
+        self.redraw()
+
+    # ---- what a subclass overrides ------------------------------------------------
+    def sync(self) -> None:
+        """Bring the controls into line with each other (ranges, steps); runs with redraws held."""
+
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        """Compute from the controls' values and return ``plot_*(..., figure=figure)``."""
+        raise NotImplementedError(f"{type(self).__name__} must define draw(figure)")
+
+    def describe(self) -> str:
+        """One line of plain text for the caption (escaped by the base)."""
+        return ""
+
+    def describe_settings(self) -> str:
+        """A short, stable text of the control values (used by the repr and by error captions)."""
+        return ", ".join(f"{c.description}={c.value}" for c in self.controls if hasattr(c, "value"))
+
+    # ---- the machinery -------------------------------------------------------------
+    def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
+        return f"{type(self).__name__}({self.title!r}, {self.describe_settings()})"
+
+    @contextlib.contextmanager
+    def _hold(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def _on_change(self, change: dict) -> None:
+        if self._holding:
+            return
+        with self._hold():
+            self.sync()
+        self._request_redraw()
+
+    def _request_redraw(self) -> None:
+        """Redraw now, or, in a kernel while the last redraw is recent, once at the end of :data:`REDRAW_INTERVAL`."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script, a test): draw before the assignment returns
+            self.redraw()
+            return
+        if self._pending is not None:  # a redraw is coming: it will read the controls as they are then
+            return
+        wait = self._last_draw_end + REDRAW_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._pending = loop.call_later(wait, self._scheduled_redraw)
+
+    def _scheduled_redraw(self) -> None:
+        self._pending = None
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the figure for the current controls into :attr:`figure`, :attr:`image` and :attr:`caption`, now."""
+        if self._pending is not None:  # this draw serves the scheduled one too
+            self._pending.cancel()
+            self._pending = None
+        try:
+            with _one_thread():
+                figure = self.draw(self.figure if self._reuse_figure else None)
+                description = self.describe()
+            png = figure.to_png(dpi=_explorer_dpi(figure), compress_level=EXPLORER_PNG_COMPRESSION)
+        except Exception as error:  # never a traceback in the page: say what went wrong instead
+            self._reuse_figure = False  # the figure may be half-drawn: start the next one afresh
+            self.caption.value = (
+                f"<span style='color:#d62728'>Cannot draw {html.escape(self.describe_settings())}: "
+                f"{html.escape(str(error))}</span>"
+            )
+            return
+        finally:
+            self._last_draw_end = time.monotonic()
+        self.figure = figure
+        self._reuse_figure = True
+        self.image.value = png
+        self.draw_count += 1
+        self.caption.value = html.escape(description)
+
+
+class StageExplorer(Explorer):
+    """Sliders wired to one stage's figure: ``H``, ``W``, ``M``, ``s`` and, where the stage needs them, ``k`` and ``i``.
+
+    Attributes (besides those of :class:`Explorer`):
         stage: the :class:`Stage` drawn.
         height, width, window, shift: the layout sliders.
         window_index, query: the pickers, or ``None`` if the stage has none.
-        image: the ``Image`` widget showing the figure as PNG.
-        caption: an ``HTML`` line with the layout's numbers (or the error, if drawing failed).
-        figure: the :class:`~swin_viz.figures.LabFigure` drawn into (the same one across redraws).
-        draw_count: how many times the figure has been drawn.
     """
 
     def __init__(self, stage: Stage, settings: Settings | None = None) -> None:
@@ -299,12 +422,6 @@ class StageExplorer(widgets.VBox):
         if max(settings.height, settings.width) > settings.window * MAX_WINDOWS:
             raise ValueError(f"height and width must be at most {MAX_WINDOWS} windows (M * {MAX_WINDOWS}) in the explorer")
         self.stage = stage
-        self.figure: LabFigure | None = None
-        self.draw_count = 0
-        self._holding = False
-        self._reuse_figure = False  # False until a draw succeeded (and after a failed one): draw a fresh figure
-        self._pending: asyncio.TimerHandle | None = None  # a redraw scheduled by _request_redraw
-        self._last_draw_end = float("-inf")  # time.monotonic() when the last redraw finished
         m = settings.window
         self.height = _slider("height H", settings.height, m, m * MAX_WINDOWS, step=m)
         self.width = _slider("width W", settings.width, m, m * MAX_WINDOWS, step=m)
@@ -318,21 +435,8 @@ class StageExplorer(widgets.VBox):
         self.query = (
             _slider("query i", min(settings.query, settings.n_tokens - 1), 0, settings.n_tokens - 1) if stage.pick_query else None
         )
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
-        self.caption = widgets.HTML()
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
-        for slider in sliders:
-            slider.observe(self._on_change, names="value")
-        controls = widgets.HBox(
-            [widgets.VBox(sliders[:2]), widgets.VBox(sliders[2:4]), widgets.VBox(sliders[4:])],
-            layout=widgets.Layout(flex_flow="row wrap"),
-        )
-        title = widgets.HTML(f"<b>{html.escape(stage.title)}</b>")
-        super().__init__([title, controls, self.caption, self.image])
-        self.redraw()
-
-    def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
-        return f"StageExplorer({self.stage.title!r}, {self.settings})"
+        super().__init__(stage.title, sliders)
 
     @property
     def settings(self) -> Settings:
@@ -346,15 +450,10 @@ class StageExplorer(widgets.VBox):
             query=self.query.value if self.query else 0,
         )
 
-    @contextlib.contextmanager
-    def _hold(self) -> Iterator[None]:
-        self._holding = True
-        try:
-            yield
-        finally:
-            self._holding = False
+    def describe_settings(self) -> str:
+        return str(self.settings)
 
-    def _sync(self) -> None:
+    def sync(self) -> None:
         """Bring every slider into line with the window slider."""
         m = self.window.value
         high = m * MAX_WINDOWS
@@ -367,54 +466,11 @@ class StageExplorer(widgets.VBox):
         if self.query is not None:
             _set_range(self.query, 0, values.n_tokens - 1, self.query.value)
 
-    def _on_change(self, change: dict) -> None:
-        if self._holding:
-            return
-        with self._hold():
-            self._sync()
-        self._request_redraw()
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        return self.stage.draw(self.settings, figure=figure)
 
-    def _request_redraw(self) -> None:
-        """Redraw now, or, in a kernel while the last redraw is recent, once at the end of :data:`REDRAW_INTERVAL`."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a script, a test): draw before the assignment returns
-            self.redraw()
-            return
-        if self._pending is not None:  # a redraw is coming: it will read the sliders as they are then
-            return
-        wait = self._last_draw_end + REDRAW_INTERVAL - time.monotonic()
-        if wait <= 0:
-            self.redraw()
-        else:
-            self._pending = loop.call_later(wait, self._scheduled_redraw)
-
-    def _scheduled_redraw(self) -> None:
-        self._pending = None
-        self.redraw()
-
-    def redraw(self) -> None:
-        """Draw the stage for the current sliders into :attr:`figure`, :attr:`image` and :attr:`caption`, now."""
-        if self._pending is not None:  # this draw serves the scheduled one too
-            self._pending.cancel()
-            self._pending = None
-        values = self.settings
-        try:
-            with _one_thread():
-                figure = self.stage.draw(values, figure=self.figure if self._reuse_figure else None)
-                description = _describe(values)
-            png = figure.to_png(dpi=_explorer_dpi(figure), compress_level=EXPLORER_PNG_COMPRESSION)
-        except Exception as error:  # never a traceback in the page: say what went wrong instead
-            self._reuse_figure = False  # the figure may be half-drawn: start the next one afresh
-            self.caption.value = f"<span style='color:#d62728'>Cannot draw {html.escape(str(values))}: {html.escape(str(error))}</span>"
-            return
-        finally:
-            self._last_draw_end = time.monotonic()
-        self.figure = figure
-        self._reuse_figure = True
-        self.image.value = png
-        self.draw_count += 1
-        self.caption.value = html.escape(description)
+    def describe(self) -> str:
+        return _describe(self.settings)
 
 
 @contextlib.contextmanager
