@@ -9,13 +9,18 @@ with the keyboard once focused and announces its bounds in ``aria-valuemin``/``a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from playwright.sync_api import Locator, Page, WebSocket
+from browser_servers import SCREENSHOTS
+
+if TYPE_CHECKING:  # only for annotations: without playwright this module still imports, and the tests skip
+    import pytest
+    from playwright.sync_api import Browser, Locator, Page, WebSocket
 
 #: How long a redraw may take in the page: the kernel draws a matplotlib figure (about 1 s on 2 cores).
 REDRAW_TIMEOUT_MS = 30_000
@@ -50,6 +55,32 @@ _READ_EXPLORER = """root => {
         loaded: Boolean(img && img.complete && img.naturalWidth > 0),
     };
 }"""
+
+
+#: The page size every test starts with.
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+@contextlib.contextmanager
+def open_page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context and page (1400 x 900), closed on exit."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(60_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def save_if_failed(request: pytest.FixtureRequest, page: Page) -> None:
+    """Keep a screenshot ``FAILED-<test>.png`` of ``page`` if the test that used it failed."""
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        try:
+            page.screenshot(path=SCREENSHOTS / f"FAILED-{name}.png")
+        except Exception:  # noqa: BLE001  a dead page must not hide the test's own failure
+            pass
 
 
 def failure_texts(text: str) -> list[str]:
@@ -87,15 +118,16 @@ class View:
 class Explorer:
     """One explorer on the page, found as the ``.widget-vbox`` that holds a figure as a direct child."""
 
-    def __init__(self, root: Locator) -> None:
+    def __init__(self, root: Locator, kernel: KernelWatch | None = None) -> None:
         self.root = root
+        self.kernel = kernel
         self.image = root.locator(":scope > img.widget-image")
 
     @classmethod
-    def all_in(cls, scope: Page | Locator) -> list[Explorer]:
-        """Every explorer in ``scope``, in page order."""
+    def all_in(cls, scope: Page | Locator, kernel: KernelWatch | None = None) -> list[Explorer]:
+        """Every explorer in ``scope``, in page order; ``kernel`` (if given) is watched after every change."""
         boxes = scope.locator(".widget-vbox:has(> img.widget-image)")
-        return [cls(boxes.nth(i)) for i in range(boxes.count())]
+        return [cls(boxes.nth(i), kernel) for i in range(boxes.count())]
 
     def view(self) -> View:
         """What the explorer shows now (one round trip to the page)."""
@@ -133,8 +165,11 @@ class Explorer:
             page.set_viewport_size(viewport)
 
     def settled(self, not_src: str | None = None, timeout: float = REDRAW_TIMEOUT_MS) -> View:
-        """Wait until the figure has loaded (a new one, given ``not_src``) and the caption names the layout the
-        sliders show (the kernel sets both after every change); return that view."""
+        """Wait until the kernel has handled the page's requests without an error (if :attr:`kernel` is watched),
+        the figure has loaded (a new one, given ``not_src``) and the caption names the layout the sliders show
+        (the kernel sets both after every change); return that view."""
+        if self.kernel is not None:
+            self.kernel.wait_until_idle(timeout)
         page, waited, view = self.root.page, 0.0, self.view()
         while not (view.loaded and view.src != not_src and view.caption_layout == view.layout):
             if waited > timeout:
@@ -200,46 +235,73 @@ class Explorer:
 WIDGET_PROBE_NOISE = re.compile(r"^No such comm(?: target registered)?: \S+$")
 
 
-class KernelErrors:
-    """Error and stderr messages a kernel sends to the page (e.g. a traceback from a widget callback).
+class KernelWatch:
+    """What the page's kernels say back: errors, and whether every request the page sent has been handled.
 
     Listens to the kernel websockets of ``page`` and decodes each frame (JSON, or the binary
     ``v1.kernel.websocket.jupyter.org`` framing: a count, offsets, then channel, header, parent, metadata, content).
-    Every ``error`` message counts; a ``stderr`` stream counts unless all its lines are :data:`WIDGET_PROBE_NOISE`.
+
+    * :attr:`errors`: every ``error`` message (e.g. a traceback from a widget callback) and every ``stderr``
+      stream, unless all its lines are :data:`WIDGET_PROBE_NOISE`.
+    * :attr:`pending`: the ids of the shell requests the page sent (a slider's ``comm_msg``, an
+      ``execute_request``, ...) whose ``idle`` status has not come back yet. A traceback is sent before that
+      ``idle``, so once nothing is pending every error so far has arrived.
     """
 
     def __init__(self, page: Page) -> None:
-        self.messages: list[str] = []
+        self.page = page
+        self.errors: list[str] = []
+        self.pending: set[str] = set()
         page.on("websocket", self._attach)
 
     def _attach(self, socket: WebSocket) -> None:
         if "/channels" in socket.url:
-            socket.on("framereceived", self._on_frame)
+            socket.on("framesent", self._on_sent)
+            socket.on("framereceived", self._on_received)
 
-    def _on_frame(self, payload: bytes | str) -> None:
-        try:
-            channel, header, content = _decode(payload)
-        except (ValueError, KeyError, IndexError):  # not a kernel message: nothing to check
+    def _on_sent(self, payload: bytes | str) -> None:
+        message = _decode(payload)
+        if message and message[0] == "shell":
+            self.pending.add(message[1]["msg_id"])
+
+    def _on_received(self, payload: bytes | str) -> None:
+        message = _decode(payload)
+        if not message or message[0] != "iopub":
             return
-        if channel != "iopub":
-            return
+        channel, header, parent, content = message
         kind = header.get("msg_type")
-        if kind == "error":
-            self.messages.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(content.get("traceback", []))))
+        if kind == "status" and content.get("execution_state") == "idle":
+            self.pending.discard(parent.get("msg_id"))
+        elif kind == "error":
+            self.errors.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(content.get("traceback", []))))
         elif kind == "stream" and content.get("name") == "stderr":
             lines = [line for line in content.get("text", "").splitlines() if line.strip()]
             if not all(WIDGET_PROBE_NOISE.match(line) for line in lines):
-                self.messages.append(content["text"])
+                self.errors.append(content["text"])
+
+    def wait_until_idle(self, timeout: float = REDRAW_TIMEOUT_MS) -> None:
+        """Wait until the kernels have handled every request the page sent (fail at once on an error)."""
+        waited = 0.0
+        while self.pending and not self.errors:
+            if waited > timeout:
+                raise AssertionError(f"the kernel did not finish {len(self.pending)} request(s) within {timeout / 1000:.0f} s")
+            self.page.wait_for_timeout(50)  # Playwright delivers the websocket frames while it waits
+            waited += 50
+        assert self.errors == [], "the kernel reported:\n" + "\n".join(self.errors)
 
 
-def _decode(payload: bytes | str) -> tuple[str, dict, dict]:
-    if isinstance(payload, str):
-        message = json.loads(payload)
-        return message["channel"], message["header"], message["content"]
-    count = int.from_bytes(payload[:8], "little")
-    offsets = [int.from_bytes(payload[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
-    parts = [payload[start:end] for start, end in zip(offsets, offsets[1:])]
-    return parts[0].decode(), json.loads(parts[1]), json.loads(parts[4])
+def _decode(payload: bytes | str) -> tuple[str, dict, dict, dict] | None:
+    """``(channel, header, parent_header, content)`` of a kernel websocket frame, or ``None`` if it is none."""
+    try:
+        if isinstance(payload, str):
+            message = json.loads(payload)
+            return message["channel"], message["header"], message["parent_header"], message["content"]
+        count = int.from_bytes(payload[:8], "little")
+        offsets = [int.from_bytes(payload[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
+        parts = [payload[start:end] for start, end in zip(offsets, offsets[1:])]
+        return parts[0].decode(), json.loads(parts[1]), json.loads(parts[2]), json.loads(parts[4])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _next_frame(page: Page) -> None:

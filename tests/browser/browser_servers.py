@@ -92,25 +92,19 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.25)
-        self.stop()
         raise RuntimeError(f"{self.name} did not listen on {self.url} within {timeout:.0f} s:\n{self.log_text()[-4000:]}")
 
     def stop(self, grace: float = 20.0) -> None:
-        """Ask the whole process group to stop (SIGTERM: the server shuts its kernels down), kill it if it lingers."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:  # anything left in the group (kernels start their own sessions and follow their parent out)
+        """Ask the server's process group to stop (SIGTERM: the server shuts its kernels down first); kill the group
+        if it is still there after ``grace`` seconds (kernels run in their own sessions and exit with their parent)."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=10)
+            self.process.wait(timeout=10)
 
 
 def _launch(name: str, argv: list[str], env: dict[str, str], cwd: Path, url: str, token: str, log: Path) -> Server:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
-from pathlib import Path
 
 import pytest
 
+from browser_pages import open_page, save_if_failed
 from browser_servers import LOGS, SCREENSHOTS
 
 CHROMIUM = os.environ.get("SWIN_LAB_CHROMIUM", "/usr/bin/chromium")
@@ -30,7 +29,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1400, "height": 900}
 
 
 def browser_unavailable() -> str | None:
@@ -93,18 +91,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    """A fresh page (1400 x 900) for one test; a screenshot of it is kept if the test fails."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    try:
+    """A fresh page for one test; a screenshot of it is kept if the test fails."""
+    with open_page(browser) as page:
         yield page
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            name = re.sub(r"[^\w.-]+", "_", request.node.name)
-            try:
-                page.screenshot(path=SCREENSHOTS / f"FAILED-{name}.png")
-            except Exception:  # noqa: BLE001  a dead page must not hide the test's own failure
-                pass
-        context.close()
+        save_if_failed(request, page)

@@ -5,8 +5,11 @@ traceback.
 
 from __future__ import annotations
 
+import http.client
+from urllib.parse import urlsplit
+
 import pytest
-from browser_pages import Explorer, KernelErrors, View, failure_texts, save_scrolled
+from browser_pages import Explorer, KernelWatch, View, failure_texts, save_scrolled
 from browser_servers import LOGS, SCREENSHOTS, copy_content, start_voila
 
 from swin_viz.widgets import MAX_WINDOWS, WINDOW_RANGE
@@ -27,19 +30,19 @@ def voila(browser, tmp_path_factory):
 
 @pytest.fixture
 def app(page, voila):
-    """The app's page once its figure has loaded: ``(page, explorer, kernel_errors)``."""
-    kernel_errors = KernelErrors(page)
+    """The app's page once its figure has loaded: ``(page, explorer, kernel)``."""
+    kernel = KernelWatch(page)
     page.goto(f"{voila.url}/?token={voila.token}")
     page.locator(".widget-vbox:has(> img.widget-image)").first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    explorers = Explorer.all_in(page)
+    explorers = Explorer.all_in(page, kernel)
     assert len(explorers) == 1
     explorers[0].settled(timeout=LOAD_TIMEOUT_MS)
-    return page, explorers[0], kernel_errors
+    return page, explorers[0], kernel
 
 
-def _assert_no_error_shown(page, kernel_errors: KernelErrors) -> None:
+def _assert_no_error_shown(page, kernel: KernelWatch) -> None:
     assert failure_texts(page.locator("body").inner_text()) == []
-    assert kernel_errors.messages == []
+    kernel.wait_until_idle()
 
 
 def _check(view: View) -> tuple[int, int, int, int]:
@@ -56,8 +59,19 @@ def _check(view: View) -> tuple[int, int, int, int]:
     return view.layout
 
 
+def test_app_asks_for_its_token(voila):
+    address = urlsplit(voila.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        assert response.status == 302 and response.getheader("Location", "").startswith("/login")
+    finally:
+        connection.close()
+
+
 def test_app_loads_with_the_walkthrough_and_a_slider_redraws_it(app):
-    page, explorer, kernel_errors = app
+    page, explorer, kernel = app
     assert page.get_by_role("heading", name="Swin mask explorer").is_visible()
     body = page.locator("body").inner_text()
     assert "pipeline_explorer" not in body and "from swin_viz" not in body, "Voilà shows no code"
@@ -74,27 +88,36 @@ def test_app_loads_with_the_walkthrough_and_a_slider_redraws_it(app):
     view = explorer.drag("window_index", "min")
     assert view is not None and view.value("window_index") == 0 and explorer.digest() != digest
     explorer.screenshot(SCREENSHOTS / "app-shift-2-window-0.png")
-    _assert_no_error_shown(page, kernel_errors)
+    _assert_no_error_shown(page, kernel)
 
 
 def test_every_window_and_the_extremes_of_each_slider_draw_without_error(app):
-    """Every window M the page offers (arrow keys); for each, drag the shift, the height, the width and the window
-    k to their largest values, then the height to its smallest. Each move is one redraw, checked in the page (new
-    figure, caption = sliders, bounds that fit the layout) and on the kernel's channel (no traceback)."""
-    page, explorer, kernel_errors = app
-    visited = set()
+    """Every window M the page offers (arrow keys), each with the shift, the height, the width and the window k
+    dragged to their largest values; then everything dragged to its smallest, and the window back to its smallest.
+    Each move is one redraw, checked in the page (new figure, caption = sliders, bounds that fit the layout) and
+    on the kernel's channel (no traceback)."""
+    page, explorer, kernel = app
     low, high = WINDOW_RANGE
+    windows_drawn = set()
+
+    def drag(name: str, end: str) -> View:
+        view = explorer.drag(name, end) or explorer.view()  # None: it was there already
+        windows_drawn.add(_check(view)[2])
+        assert view.value(name) == view.bounds(name)[0 if end == "min" else 1], (name, end, view)
+        return view
+
     explorer.set("window", low)
     for window in range(low, high + 1):
-        visited.add(_check(explorer.set("window", window)))
-        for name, end in (("shift", "max"), ("height", "max"), ("width", "max"), ("window_index", "max"), ("height", "min")):
-            view = explorer.drag(name, end) or explorer.view()
-            visited.add(_check(view))
-            assert view.value(name) == view.bounds(name)[0 if end == "min" else 1], view
-            assert kernel_errors.messages == [], (view, kernel_errors.messages)
-        assert view.layout == (window, window * MAX_WINDOWS, window, window - 1)
-        assert view.value("window_index") == MAX_WINDOWS - 1  # k stays the last window of the one row left
-    assert {layout[2] for layout in visited} == set(range(low, high + 1))
-    assert (high * MAX_WINDOWS, high * MAX_WINDOWS, high, high - 1) in visited
-    explorer.screenshot(SCREENSHOTS / "app-sweep-last.png")
-    _assert_no_error_shown(page, kernel_errors)
+        _check(explorer.set("window", window))
+        for name in ("shift", "height", "width", "window_index"):
+            view = drag(name, "max")
+        side = window * MAX_WINDOWS
+        assert view.layout == (side, side, window, window - 1) and view.value("window_index") == MAX_WINDOWS**2 - 1
+    explorer.screenshot(SCREENSHOTS / "app-largest.png")
+    for name in ("height", "width", "shift", "window_index"):
+        view = drag(name, "min")
+    assert view.layout == (high, high, high, 0) and view.value("window_index") == 0
+    view = drag("window", "min")
+    assert view.layout == (high, high, low, 0)  # the map keeps its size: 8 is a multiple of 2
+    assert windows_drawn == set(range(low, high + 1))
+    _assert_no_error_shown(page, kernel)
