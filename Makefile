@@ -1,6 +1,7 @@
 # Swin mask lab: two commands set everything up on a fresh machine.
 #   make lab    create .venv if needed, install, open JupyterLab on notebooks/
 #   make test   create .venv if needed, install, run the unit tests and every notebook (nbval)
+#   make app    the explorer app: app/explorer.ipynb served by Voila on 127.0.0.1:8866, code hidden
 
 PYTHON ?= python3
 VENV   ?= .venv

@@ -6,6 +6,7 @@ developer's settings, workspaces and kernels never leak in, and :meth:`Server.st
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
@@ -107,11 +108,27 @@ class Server:
             self.process.wait(timeout=10)
 
 
+def _die_with_parent() -> None:
+    """Run in the server's process before ``exec``: on Linux, ask for SIGTERM when the test process dies, so a
+    killed test run leaves no server behind (a normal run stops it in its fixture)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _launch(name: str, argv: list[str], env: dict[str, str], cwd: Path, url: str, token: str, log: Path) -> Server:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, which stop() signals as a whole
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     server = Server(name, process, url, token, log)
     try:
