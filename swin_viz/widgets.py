@@ -435,6 +435,10 @@ class StageExplorer(Explorer):
         self.query = (
             _slider("query i", min(settings.query, settings.n_tokens - 1), 0, settings.n_tokens - 1) if stage.pick_query else None
         )
+        # The sizes the student chose: re-rounded to each window from these, not from the last rounding, so a
+        # drag of the window slider through several values leaves the sizes where a single step would.
+        self._wanted_sizes = (settings.height, settings.width)
+        self._synced_window = m
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
         super().__init__(stage.title, sliders)
 
@@ -457,8 +461,11 @@ class StageExplorer(Explorer):
         """Bring every slider into line with the window slider."""
         m = self.window.value
         high = m * MAX_WINDOWS
-        for size in (self.height, self.width):
-            _set_range(size, m, high, m * max(1, round(size.value / m)), step=m)
+        if m == self._synced_window:  # the window did not move: the sizes are the ones the student chose
+            self._wanted_sizes = (self.height.value, self.width.value)
+        self._synced_window = m
+        for size, wanted in zip((self.height, self.width), self._wanted_sizes):
+            _set_range(size, m, high, m * max(1, round(wanted / m)), step=m)
         _set_range(self.shift, 0, m - 1, self.shift.value)
         values = self.settings
         if self.window_index is not None:

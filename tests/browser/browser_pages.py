@@ -104,9 +104,17 @@ class View:
         return self.sliders[name][1], self.sliders[name][2]
 
     @property
-    def layout(self) -> tuple[int, int, int, int]:
-        """``(H, W, M, s)`` as the sliders show it."""
-        return tuple(self.value(name) for name in ("height", "width", "window", "shift"))  # type: ignore[return-value]
+    def layout(self) -> tuple[int, int, int, int] | None:
+        """``(H, W, M, s)`` as the sliders show it, or ``None`` if the explorer has not these four sliders."""
+        names = ("height", "width", "window", "shift")
+        if not all(name in self.sliders for name in names):
+            return None
+        return tuple(self.value(name) for name in names)  # type: ignore[return-value]
+
+    @property
+    def consistent(self) -> bool:
+        """Whether the caption names the layout the sliders show (trivially true where either names none)."""
+        return self.layout is None or self.caption_layout is None or self.caption_layout == self.layout
 
     @property
     def caption_layout(self) -> tuple[int, int, int, int] | None:
@@ -138,7 +146,7 @@ class Explorer:
 
     def slider(self, name: str) -> Locator:
         """The slider called ``name`` (a key of :data:`SLIDERS`, e.g. ``"shift"``)."""
-        label = self.root.page.get_by_text(SLIDERS[name], exact=True)
+        label = self.root.page.get_by_text(SLIDERS.get(name, name), exact=True)
         return self.root.locator(".widget-slider").filter(has=label)
 
     def digest(self) -> str:
@@ -166,12 +174,12 @@ class Explorer:
 
     def settled(self, not_src: str | None = None, timeout: float = REDRAW_TIMEOUT_MS) -> View:
         """Wait until the kernel has handled the page's requests without an error (if :attr:`kernel` is watched),
-        the figure has loaded (a new one, given ``not_src``) and the caption names the layout the sliders show
-        (the kernel sets both after every change); return that view."""
+        the figure has loaded (a new one, given ``not_src``) and the caption names the layout the sliders show,
+        where both name one (the kernel sets them after every change); return that view."""
         if self.kernel is not None:
             self.kernel.wait_until_idle(timeout)
         page, waited, view = self.root.page, 0.0, self.view()
-        while not (view.loaded and view.src != not_src and view.caption_layout == view.layout):
+        while not (view.loaded and view.src != not_src and view.consistent):
             if waited > timeout:
                 raise AssertionError(f"the explorer did not settle within {timeout / 1000:.0f} s: {view}")
             page.wait_for_timeout(50)
