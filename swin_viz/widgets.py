@@ -252,14 +252,16 @@ STAGES: dict[str, Stage] = {
 # --------------------------------------------------------------------------- #
 # The explorer widget                                                         #
 # --------------------------------------------------------------------------- #
-def _slider(description: str, value: int, low: int, high: int, step: int = 1) -> widgets.IntSlider:
+def _slider(description: str, value: int, low: int, high: int, step: int = 1, *, live: bool = True) -> widgets.IntSlider:
+    """An ``IntSlider`` of the explorers' look; ``live`` sliders report while dragged (the explorer coalesces the
+    changes, :data:`REDRAW_INTERVAL`), the others when the handle is released."""
     return widgets.IntSlider(
         value=value,
         min=low,
         max=high,
         step=step,
         description=description,
-        continuous_update=True,  # report while dragged: the explorer coalesces the changes (REDRAW_INTERVAL)
+        continuous_update=live,
         style={"description_width": "90px"},
         layout=widgets.Layout(width="340px"),
     )
@@ -268,12 +270,13 @@ def _slider(description: str, value: int, low: int, high: int, step: int = 1) ->
 def _set_range(slider: widgets.IntSlider, low: int, high: int, value: int, step: int = 1) -> None:
     """Move a slider to ``[low, high]`` by ``step`` and a value in it, never passing through min > max."""
     value = min(max(value, low), high)
-    slider.max = max(high, slider.max)
-    slider.min = min(low, slider.min)
-    slider.step = step
-    slider.value = value
-    slider.min = low
-    slider.max = high
+    with slider.hold_sync():  # one message to the page: it never sees (and echoes back) a half-moved slider
+        slider.max = max(high, slider.max)
+        slider.min = min(low, slider.min)
+        slider.step = step
+        slider.value = value
+        slider.min = low
+        slider.max = high
 
 
 class Explorer(widgets.VBox):
@@ -425,7 +428,8 @@ class StageExplorer(Explorer):
         m = settings.window
         self.height = _slider("height H", settings.height, m, m * MAX_WINDOWS, step=m)
         self.width = _slider("width W", settings.width, m, m * MAX_WINDOWS, step=m)
-        self.window = _slider("window M", m, low, high)
+        # M re-rounds the sizes and re-ranges every other slider: it reports once, when the handle is released
+        self.window = _slider("window M", m, low, high, live=False)
         self.shift = _slider("shift s", settings.shift, 0, m - 1)
         self.window_index = (
             _slider("window k", min(settings.window_index, settings.n_windows - 1), 0, settings.n_windows - 1)
@@ -437,8 +441,7 @@ class StageExplorer(Explorer):
         )
         # The sizes the student chose: re-rounded to each window from these, not from the last rounding, so a
         # drag of the window slider through several values leaves the sizes where a single step would.
-        self._wanted_sizes = (settings.height, settings.width)
-        self._synced_window = m
+        self._wanted_sizes = self._synced_sizes = (settings.height, settings.width)
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
         super().__init__(stage.title, sliders)
 
@@ -461,11 +464,12 @@ class StageExplorer(Explorer):
         """Bring every slider into line with the window slider."""
         m = self.window.value
         high = m * MAX_WINDOWS
-        if m == self._synced_window:  # the window did not move: the sizes are the ones the student chose
-            self._wanted_sizes = (self.height.value, self.width.value)
-        self._synced_window = m
+        sizes = (self.height.value, self.width.value)
+        if sizes != self._synced_sizes:  # the student moved a size (not the page echoing the last rounding)
+            self._wanted_sizes = sizes
         for size, wanted in zip((self.height, self.width), self._wanted_sizes):
             _set_range(size, m, high, m * max(1, round(wanted / m)), step=m)
+        self._synced_sizes = (self.height.value, self.width.value)
         _set_range(self.shift, 0, m - 1, self.shift.value)
         values = self.settings
         if self.window_index is not None:
@@ -664,7 +668,7 @@ class BlockLeakExplorer(Explorer):
         low, high = WINDOW_RANGE
         self.height = _slider("height H", height, window, window * MAX_WINDOWS, step=window)
         self.width = _slider("width W", width, window, window * MAX_WINDOWS, step=window)
-        self.window = _slider("window M", window, low, high)
+        self.window = _slider("window M", window, low, high, live=False)
         self.shift = _slider("shift s", shift, 0, window - 1)
         self.use_mask = _toggle([("mask on", True), ("mask off", False)], use_mask, "mask")
         self.head = _toggle([(f"head {h}", h) for h in range(BLOCK_HEADS)], head, "head")
