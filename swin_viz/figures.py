@@ -242,6 +242,10 @@ class _RetainedLayout(ConstrainedLayoutEngine):
             return super().execute(fig)
         if self._key is not None and _layout_key(fig, renderer) == self._key:
             return None
+        # constrained layout refines the positions it starts from: start where a new figure starts
+        for ax in fig.axes:
+            if ax.get_subplotspec() is not None:
+                ax.set_subplotspec(ax.get_subplotspec())
         result = super().execute(fig)
         self._key = _layout_key(fig, renderer)
         return result
