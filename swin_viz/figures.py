@@ -28,35 +28,56 @@ Every ``plot_*`` takes ``figure=None``. Without it a new figure is made, as a
 notebook cell does. Given a figure that a ``plot_*`` returned before, the
 picture is drawn *into* it: its axes and artists are kept and only their data
 change (``AxesImage.set_data``, ``LineCollection.set_segments``,
-``Text.set_text`` ...), so an explorer's slider change costs one Agg render and
-no construction. The result is the same picture a fresh figure shows. Every
-figure, including new ones, follows these rules to stay fast and correct:
+``Text.set_text`` ...), so an explorer's slider change costs one render and no
+construction. The result is the picture a fresh figure shows, pixel for pixel
+(``tests/test_widgets.py`` checks it for every stage). A redraw pays for three
+things only: the artists that changed, the constrained layout when something it
+measures changed, and the "chrome" (ticks, tick labels, axis labels, fixed
+titles) when it changed; otherwise both are reused (:class:`_RetainedLayout`,
+:meth:`LabFigure.draw`). Text is the dearest thing to draw (about 0.1 ms a
+glyph), so most of a redraw's cost is the text that changes.
 
-1. A ``plot_*`` function opens a frame and draws its panels inside it::
+Every figure, including new ones, follows these rules to stay fast and correct:
+
+1. A ``plot_*`` function takes ``*, figure: LabFigure | None = None``, opens a
+   frame and draws its panels inside it::
 
        with _frame(figure, ("plot_name", n_panels), (width, height), build) as (fig, axes):
            draw_something(axes[0], ...)
+           _title(axes[0], "fixed title")                      # chrome
+           _title(axes[1], f"window {k}", chrome=False)         # follows a picker
+           _suptitle(fig, "...", fontsize=11)
        return fig
 
    ``build(fig)`` makes the axes (``fig.subplots(...)``); it runs only when the
-   figure is new or the key (the figure's structure) differs from the last
-   frame's, after ``fig.clear()``. Otherwise the axes are reused, the size is
-   set with ``set_size_inches`` and grid ratios with :func:`_set_ratios`.
+   figure is new or the key (the figure's structure: its name, its number of
+   panels) differs from the last frame's, after ``fig.clear()``. Otherwise the
+   axes are reused, the size is set with ``set_size_inches`` and grid ratios
+   with :func:`_set_ratios` (call it every frame if they follow the data).
 2. Panels create artists only through the pooled helpers :func:`_image`,
    :func:`_lines`, :func:`_polygons`, :func:`_text`, :func:`_bracket` and
-   :func:`_legend` (never ``ax.imshow``/``ax.text``/``ax.hlines``/``add_patch``).
-   Each names its artist with a gid unique in its axes (``"cells/text/3/4"``):
-   the first frame creates it, later frames find it by gid and update it in
-   place. A gid gets the same kind of properties on every call (pass every
-   property that can vary, every time).
+   :func:`_legend`, and titles through :func:`_title` / :func:`_suptitle`
+   (never ``ax.imshow``, ``ax.text``, ``ax.hlines``, ``add_patch``,
+   ``fig.suptitle``). Each names its artist with a gid unique in its axes
+   (``"cells/text/3/4"``): the first frame creates it, later frames find it by
+   gid and update it in place, skipping what did not change. A gid gets the
+   same kind of properties on every call (pass every property that can vary).
 3. When the frame ends, every pooled artist that was not claimed in it is
    removed, so a smaller grid leaves no stale numbers behind.
 4. Axes state is set in every frame, unconditionally: limits (no autoscale),
-   ticks together with their labels (:func:`_finish_grid`), titles, labels.
-5. Keep the artist count low: one image per panel (several grids in one
-   panel are tiles of one image, :func:`_draw_tiles`), one collection for all
-   lines or boxes of a kind; cell numbers stay out of the constrained layout
-   (``in_layout=False``), which then measures only ticks, titles and notes.
+   ticks together with their labels (:func:`_finish_grid`, :func:`_tick_params`),
+   axis labels, titles.
+5. Keep the artist count low: one image per panel (several grids in one panel
+   are tiles of one image, :func:`_draw_tiles`), one collection for all lines
+   or boxes of a kind. Keep the text count low on big grids (numbers only up to
+   :data:`MAX_ANNOTATED`, :data:`MAX_TICKS`, :data:`MAX_NOTES`).
+6. Texts inside the axes (cell numbers, notes) take ``in_layout=False``: the
+   layout then measures only what lies outside. Texts outside the axes that
+   change with a picker must stay in the layout; :func:`_layout_key` lists what
+   the layout depends on, so extend it if a figure adds another kind of input.
+7. Chrome is drawn first and cached; the data is drawn over it. A text may be
+   chrome (``chrome=True``) only if it overlaps no data artist; a text that
+   follows a picker should not be chrome, or every change redraws the chrome.
 """
 
 from __future__ import annotations
@@ -80,7 +101,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.legend import Legend
 from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, IdentityTransform
 
 from swin_viz.tensors import as_pair, region_slices, reverse_cyclic_shift
 
@@ -242,6 +263,10 @@ class _RetainedLayout(ConstrainedLayoutEngine):
             return super().execute(fig)
         if self._key is not None and _layout_key(fig, renderer) == self._key:
             return None
+        # constrained layout refines the positions it starts from: start where a new figure starts
+        for ax in fig.axes:
+            if ax.get_subplotspec() is not None:
+                ax.set_subplotspec(ax.get_subplotspec())
         result = super().execute(fig)
         self._key = _layout_key(fig, renderer)
         return result
@@ -474,13 +499,65 @@ def _bytes(rgba: np.ndarray) -> np.ndarray:
     return (np.clip(rgba, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+class _CellImage(AxesImage):
+    """An image of cells (``uint8`` RGBA) drawn the way ``interpolation="nearest"`` draws it, pixel for pixel,
+    but by picking the cell under each canvas pixel with numpy: a third of the time of matplotlib's resampler.
+
+    Other cases (rotated or non-affine transforms, vector backends) fall back to matplotlib.
+    """
+
+    def make_image(self, renderer: Any, magnification: float = 1.0, unsampled: bool = False) -> tuple:
+        trans = self.get_transform()
+        data = np.ma.getdata(self._A) if self._A is not None else None
+        if (
+            unsampled or magnification != 1.0 or not trans.is_affine or data is None or data.dtype != np.uint8
+            or data.ndim != 3 or data.shape[2] != 4
+        ):
+            return super().make_image(renderer, magnification, unsampled)
+        (a, b, e), (c, d, f), _ = trans.get_affine().get_matrix()
+        if b != 0 or c != 0 or a == 0 or d == 0:
+            return super().make_image(renderer, magnification, unsampled)
+        left, right, bottom, top = self.get_extent()
+        (xa, ya), (xb, yb) = trans.transform([[left, bottom], [right, top]])
+        clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.get_figure(root=True).bbox
+        clipped = Bbox.intersection(Bbox.from_extents(min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)), clip)
+        if clipped is None:
+            return None, 0, 0, None
+        # the output pixels matplotlib's _make_image would fill (its rounding)
+        x0, y0 = np.floor(clipped.x0 + 0.5), np.ceil(clipped.y0 - 0.5 - 1e-8)
+        x1, y1 = np.floor(clipped.x1 + 0.5 + 1e-8), np.ceil(clipped.y1 - 0.5)
+        width, height = int(x1 - x0), int(y1 - y0)
+        if width <= 0 or height <= 0:
+            return None, 0, 0, None
+        rows, cols = data.shape[:2]
+        x = (x0 + np.arange(width) + 0.5 - e) / a  # data coordinates of the pixel centres
+        y = (y0 + np.arange(height) + 0.5 - f) / d  # bottom row of pixels first
+        start, stop = (top, bottom) if self.origin == "upper" else (bottom, top)
+        col = np.floor((x - left) / (right - left) * cols).astype(np.intp)
+        row = np.floor((y - start) / (stop - start) * rows).astype(np.intp)
+        out = data[np.clip(row, 0, rows - 1)][:, np.clip(col, 0, cols - 1)]
+        out[(row < 0) | (row >= rows)] = 0
+        out[:, (col < 0) | (col >= cols)] = 0
+        return out, x0, y0, IdentityTransform()
+
+
+def _new_image(ax: Axes, rgba: np.ndarray, extent: tuple[float, float, float, float], zorder: float) -> _CellImage:
+    """What ``ax.imshow(rgba, extent=extent, interpolation="nearest")`` makes, as a :class:`_CellImage`."""
+    image = _CellImage(ax, interpolation="nearest", extent=extent, zorder=zorder)
+    image.set_data(rgba)
+    image.set_clip_path(ax.patch)
+    ax.set_aspect(matplotlib.rcParams["image.aspect"])
+    ax.add_image(image)
+    return image
+
+
 def _image(ax: Axes, gid: str, rgba: np.ndarray, extent: tuple[float, float, float, float], *, zorder: float = 1) -> AxesImage:
     """A pooled ``imshow`` of an ``[R, C, 4]`` colour array over ``extent`` (nearest-neighbour, no autoscale).
 
     The image holds the colours as ``uint8`` (:func:`_bytes`).
     """
     rgba = _bytes(rgba)
-    image, new = _pooled(ax, gid, lambda: ax.imshow(rgba, extent=extent, interpolation="nearest", zorder=zorder))
+    image, new = _pooled(ax, gid, lambda: _new_image(ax, rgba, extent, zorder))
     if not new:
         image.set_data(rgba)
         if not np.array_equal(image.get_extent(), extent):
