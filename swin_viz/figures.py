@@ -2009,8 +2009,10 @@ def plot_block_leak(
         _title(right, f"query ({query_rc[0]}, {query_rc[1]}): weight across a seam (red boxes) {_leak_text(crossing)}",
                fontsize=10, chrome=False)
         _suptitle(fig, "Weight across a wrap seam: every query (left), one query's keys (right)", fontsize=11)
+    return fig
 
 
+# --------------------------------------------------------------------------- #
 # Notebook 07 · real-world shapes: padding orders, and label schemes          #
 # --------------------------------------------------------------------------- #
 __all__ += ["PAD_ORDER_ANNOTATED", "draw_padded_map", "draw_key_counts", "plot_pad_order", "plot_label_maps"]

@@ -768,6 +768,7 @@ def block_leak_explorer(
     return BlockLeakExplorer(height, width, window, shift, use_mask, head, (row, col))
 
 
+# --------------------------------------------------------------------------- #
 # Notebook 07 · real-world shapes: pad-then-roll against roll-then-pad        #
 # --------------------------------------------------------------------------- #
 from swin_viz.block import PAD_ORDERS, _window_origins, pair_relation  # noqa: E402  (kept in this section)
