@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
+from helpers import cell_texts
+from matplotlib.colors import to_rgba
 
-from swin_viz import WindowAttentionWeights, attention_mask, masked_window_softmax, shifted_window_attention
+from swin_viz import (
+    WindowAttentionWeights,
+    attention_mask,
+    masked_window_softmax,
+    shifted_window_attention,
+    window_labels,
+)
+from swin_viz import figures, widgets
 from swin_viz.numerics import (
     DTYPES,
     as_dtype,
@@ -303,3 +313,165 @@ def test_sdpa_window_attention_rejects_bad_arguments():
         sdpa_window_attention(q, k, v, mask.long())
     with pytest.raises(ValueError, match=r"q must have shape"):
         sdpa_window_attention(q[0], k[0], v[0], mask)
+
+
+# --------------------------------------------------------------------------- #
+# figures                                                                     #
+# --------------------------------------------------------------------------- #
+def _pooled(ax, gid):
+    """The artist a figure pooled under ``gid`` in ``ax``."""
+    (artist,) = [a for a in ax.get_children() if a.get_gid() == gid]
+    return artist
+
+
+def test_log_weights_panel_prints_tiny_weights_zeros_and_nans(block_scores):
+    fig = figures._new_figure(5, 5)
+    ax = fig.subplots()
+    mask = attention_mask(H, W, M, S)
+    weights = leaked_weight(block_scores, mask, "float32").weights[8, 0].clone()
+    weights[0, 0], weights[0, 1] = float("nan"), 0.0
+    figures.draw_log_weights(ax, weights, mask[8] != 0, window_labels(H, W, M, S)[8])
+    texts = cell_texts(ax, 9, 9)
+    assert texts[0][:2] == ["NaN", "0"]
+    assert texts[8][8] == "1.00" and texts[8][7] == "1e-41"  # the corner query: itself, and e^-100 x 385.5 on key 7
+    assert texts[1][0] == f"{float(weights[1, 0]):.2f}".lstrip("0")
+    assert texts[2][0] == f"{float(weights[2, 0]):.0e}".replace("e-0", "e-") and "e-4" in texts[2][0]
+    image = _pooled(ax, "logw/image").get_array()
+    assert tuple(image[0, 0, :3]) == tuple(round(255 * v) for v in to_rgba(figures.NAN_COLOUR)[:3])
+    assert tuple(image[0, 1, :3]) == tuple(round(255 * v) for v in to_rgba(figures.ZERO_COLOUR)[:3])
+    # one red box per forbidden pair of window 8
+    assert len(_pooled(ax, "logw/forbidden").get_paths()) == int((mask[8] != 0).sum()) == 56
+    with pytest.raises(ValueError, match="forbidden must be a bool"):
+        figures.draw_log_weights(ax, weights, mask[8])
+
+
+def test_suppression_curve_draws_zeros_on_the_floor_and_nans_as_marks(block_scores):
+    mask = attention_mask(H, W, M, S)
+    scales = torch.logspace(-1, 4, 21, dtype=torch.float64)
+    curves = suppression_curve(block_scores, mask, scales)
+    fig = figures.plot_suppression_curve(scales, curves, fill=-100.0)
+    ax = fig.axes[0]
+    half = curves["float16"]
+    nan_count, zero_count = int(half.isnan().sum()), int((half == 0).sum())
+    assert nan_count >= 1 and zero_count >= 1
+    segments = _pooled(ax, "curve/float16").get_segments()
+    finite = ~half.isnan()
+    assert len(segments) == int((finite[:-1] & finite[1:]).sum())
+    floor = [y for seg in segments for (_, y) in seg if y == figures.LOG_FLOOR - 2.0]
+    assert floor, "exact zeros lie on the floor band"
+    assert len(_pooled(ax, "nan/float16").get_segments()) == nan_count
+    assert len(_pooled(ax, "nan/float32").get_segments()) == 0
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "0" and labels[-1] == "NaN" and "1e-40" in labels
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.1", "1", "10", "100", "1000", "10000"]
+    assert "fill -100" in ax.get_title()
+
+
+def test_suppression_curve_rejects_curves_it_cannot_draw():
+    scales = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    with pytest.raises(ValueError, match="one value per logit scale"):
+        figures.plot_suppression_curve(scales, {"float32": torch.zeros(3)}, fill=-100.0)
+    with pytest.raises(ValueError, match="curves keys must be dtype names"):
+        figures.plot_suppression_curve(scales, {"half": torch.zeros(2)}, fill=-100.0)
+    with pytest.raises(ValueError, match="finite positive"):
+        figures.plot_suppression_curve(torch.tensor([0.0, 1.0]), {"float32": torch.zeros(2)}, fill=-100.0)
+    with pytest.raises(ValueError, match="threshold must lie in"):
+        figures.plot_suppression_curve(scales, {"float32": torch.zeros(2)}, fill=-100.0, threshold=2.0)
+
+
+def test_numerics_figure_redraws_in_place(block_scores):
+    mask = attention_mask(H, W, M, S)
+    labels = window_labels(H, W, M, S)[8]
+    scales = torch.logspace(-1, 2, 7, dtype=torch.float64)
+    curves = suppression_curve(block_scores, mask, scales, dtypes=["float32", "float16"])
+    first = leaked_weight(block_scores, mask, "float32").weights[8, 0]
+    fig = figures.plot_numerics(first, mask[8] != 0, labels, scales, curves, dtype="float32", fill=-100.0, scale=1.0,
+                                window_index=8, head=0)
+    axes = list(fig.axes)
+    second = leaked_weight(block_scores * 20, mask, "float16").weights[8, 0]
+    again = figures.plot_numerics(second, mask[8] != 0, labels, scales, curves, dtype="float16", fill=-100.0, scale=20.0,
+                                  window_index=8, head=0, figure=fig)
+    assert again is fig and list(fig.axes) == axes
+    assert cell_texts(axes[0], 9, 9)[8][8] == figures._weight_text(float(second[8, 8]))
+    assert "× 20" in axes[0].get_title() and "float16" in axes[0].get_title()
+    assert _pooled(axes[1], "curve/float16").get_linewidth()[0] > _pooled(axes[1], "curve/float32").get_linewidth()[0]
+    assert bytes(fig.to_png()).startswith(b"\x89PNG")
+
+
+# --------------------------------------------------------------------------- #
+# the explorer                                                                #
+# --------------------------------------------------------------------------- #
+def test_numerics_explorer_opens_on_float32_minus_100(block_scores):
+    view = widgets.numerics_explorer()
+    assert view.draw_count == 1 and bytes(view.image.value).startswith(b"\x89PNG")
+    assert torch.equal(widgets._numerics_scores(), block_scores)  # the notebook's scores
+    assert "worst leaked weight of any query 2.221e-41, invisible" in view.caption.value
+    assert repr(view) == (
+        "NumericsExplorer('08 · What the fill leaves on forbidden keys, per dtype', "
+        "dtype=float32, fill=-100, logit scale=1, k=8, head=0)"
+    )
+    assert cell_texts(view.figure.axes[0], 9, 9)[8][7] == "1e-41"
+    # the slider's positions are the curves' grid
+    scales = widgets._numerics_scales()
+    assert scales.numel() == 101 and float(scales[0]) == pytest.approx(0.1) and float(scales[-1]) == pytest.approx(1e4)
+
+
+def test_numerics_explorer_follows_its_controls():
+    view = widgets.numerics_explorer()
+    view.dtype.value = "float16"
+    assert "worst leaked weight of any query 0.000e+00, exactly 0" in view.caption.value
+    assert set(cell_texts(view.figure.axes[0], 9, 9)[8][:5]) == {"0"}
+    view.logit_scale.value = float(widgets._numerics_scales()[60])  # 10^2
+    assert "visible (> 1e-3)" in html_unescape(view.caption.value)
+    view.fill.value = "-inf"
+    assert "exactly 0" in view.caption.value
+    view.logit_scale.value = 1e4  # 1e4 * 7.55 overflows float16
+    (row,) = leaked_weight(widgets._numerics_scores() * 1e4, widgets._numerics_mask(float("-inf")), "float16").leaked.isnan().nonzero().tolist()
+    assert row == [7, 1, 8]
+    assert "NaN in 1 query row (window 7, head 1, query 8): float16 scores overflowed" in view.caption.value
+    assert "NaN" not in {t for row in cell_texts(view.figure.axes[0], 9, 9) for t in row}  # window 8, head 0
+    view.window_index.value, view.head.value = 7, 1
+    assert cell_texts(view.figure.axes[0], 9, 9)[8] == ["NaN"] * 9
+    assert "window 7, head 1" in view.figure.axes[0].get_title()
+    assert view.draw_count == 7 and "Cannot draw" not in view.caption.value
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_every_reachable_numerics_position_draws():
+    view = widgets.numerics_explorer()
+    scales = widgets._numerics_scales()
+    figure = view.figure
+    # every position through the drawing code (no PNG: fast), then the extremes through the widget
+    for fill, fill_value in widgets.NUMERICS_FILLS.items():
+        mask = widgets._numerics_mask(fill_value)
+        for dtype in widgets.NUMERICS_DTYPES:
+            for scale in scales.tolist():
+                leak = leaked_weight(widgets._numerics_scores() * scale, mask, dtype)
+                for k, head in ((8, 0), (7, 1)):
+                    figure = figures.plot_numerics(
+                        leak.weights[k, head], mask[k] != 0, widgets._numerics_labels()[k], scales,
+                        widgets._numerics_curves(fill_value), dtype=dtype, fill=fill_value, scale=scale,
+                        window_index=k, head=head, figure=figure,
+                    )
+            view.fill.value, view.dtype.value = fill, dtype
+            for scale in (float(scales[0]), float(scales[-1])):
+                view.logit_scale.value = scale
+                assert "Cannot draw" not in view.caption.value, view.caption.value
+
+
+def test_numerics_explorer_rejects_bad_settings():
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        widgets.numerics_explorer(dtype="int8")
+    with pytest.raises(ValueError, match="fill must be one of"):
+        widgets.numerics_explorer(fill="-1e9")
+    with pytest.raises(ValueError, match="logit_scale must be a number in"):
+        widgets.numerics_explorer(logit_scale=0.0)
+    with pytest.raises(ValueError, match=r"window_index must be an int in \[0, 9\)"):
+        widgets.numerics_explorer(window_index=9)
+    with pytest.raises(ValueError, match=r"head must be an int in \[0, 2\)"):
+        widgets.numerics_explorer(head=True)
