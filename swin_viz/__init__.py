@@ -41,19 +41,6 @@ from swin_viz.tensors import (
     window_partition,
     window_reverse,
 )
-from swin_viz.numerics import (
-    DTYPES,
-    Leak,
-    MaskedRow,
-    as_dtype,
-    effective_fill,
-    fewest_allowed_keys,
-    fully_masked_row,
-    leaked_weight,
-    score_gap,
-    sdpa_window_attention,
-    suppression_curve,
-)
 
 __all__ = [
     # swin_viz.tensors
@@ -87,17 +74,5 @@ __all__ = [
     "relative_position_index",
     "seam_neighbours",
     "shifted_window_attention",
-    # swin_viz.numerics
-    "DTYPES",
-    "Leak",
-    "MaskedRow",
-    "as_dtype",
-    "effective_fill",
-    "fewest_allowed_keys",
-    "fully_masked_row",
-    "leaked_weight",
-    "score_gap",
-    "sdpa_window_attention",
-    "suppression_curve",
 ]
 __version__ = "0.1.0"
