@@ -856,7 +856,8 @@ class NumericsExplorer(Explorer):
         self.window_index = _slider("window k", window_index, 0, n_windows - 1)
         self.head = _slider("head", head, 0, n_heads - 1)
         self.leak: Leak | None = None
-        controls = [self.dtype, self.logit_scale, self.window_index, self.head, self.fill]
+        # two per column: (dtype, window k), (logit scale, head), (fill)
+        controls = [self.dtype, self.window_index, self.logit_scale, self.head, self.fill]
         super().__init__("08 · What the fill leaves on forbidden keys, per dtype", controls)
 
     def draw(self, figure: LabFigure | None) -> LabFigure:
