@@ -930,3 +930,155 @@ def pad_order_explorer(
 ) -> PadOrderExplorer:
     """Explore pad-then-roll against roll-then-pad (notebook 07): see :class:`PadOrderExplorer`."""
     return PadOrderExplorer(height, width, window, shift, order)
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 08: numerics (what -100 leaves behind, in each dtype)              #
+# --------------------------------------------------------------------------- #
+import math  # noqa: E402 -- this section's imports stay in it, so the sections merge cleanly
+
+from swin_viz.block import WindowAttentionWeights, shifted_window_attention  # noqa: E402
+from swin_viz.numerics import Leak, leaked_weight, suppression_curve  # noqa: E402
+
+__all__ += ["NUMERICS_FILLS", "NUMERICS_DTYPES", "NumericsExplorer", "numerics_explorer"]  # this notebook's names
+
+#: The fills :func:`numerics_explorer` offers, by the label its buttons show.
+NUMERICS_FILLS: dict[str, float] = {"-100": -100.0, "-1e4": -1e4, "-inf": float("-inf")}
+#: The dtypes it offers (float32 first: the official code's).
+NUMERICS_DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16", "float64")
+#: ``log10`` of the logit-scale slider's ends, and its step: the slider's positions are the curves' grid.
+NUMERICS_SCALE_RANGE: tuple[float, float] = (-1.0, 4.0)
+NUMERICS_SCALE_STEP = 0.05
+#: Notebook 08's example: a seeded block on the 9x9 map, window 3, shift 1, 8 channels, 2 heads.
+_NUMERICS_LAYOUT = dict(height=9, width=9, window=3, shift=1, channels=8, heads=2, seed=0)
+
+
+@functools.lru_cache(maxsize=1)
+def _numerics_scores() -> torch.Tensor:
+    """Notebook 08's scores ``q·kᵀ/√d + bias`` of the seeded block: ``[nW, heads, N, N]`` float64."""
+    h, w, m, s = (_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift"))
+    channels, heads, seed = _NUMERICS_LAYOUT["channels"], _NUMERICS_LAYOUT["heads"], _NUMERICS_LAYOUT["seed"]
+    x = torch.randn(1, h, w, channels, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    weights = WindowAttentionWeights.random(channels, heads, m, seed=seed)
+    _, stages = shifted_window_attention(x, weights, heads, m, s, return_stages=True)
+    return stages["scores"]
+
+
+@functools.lru_cache(maxsize=len(NUMERICS_FILLS))
+def _numerics_mask(fill: float) -> torch.Tensor:
+    return attention_mask(*(_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift")), fill=fill)
+
+
+def _numerics_scales() -> torch.Tensor:
+    """The logit scales of the curves: every position of the slider, ``[S]`` float64."""
+    low, high = NUMERICS_SCALE_RANGE
+    return torch.logspace(low, high, round((high - low) / NUMERICS_SCALE_STEP) + 1, dtype=torch.float64)
+
+
+@functools.lru_cache(maxsize=len(NUMERICS_FILLS))
+def _numerics_curves(fill: float) -> dict[str, torch.Tensor]:
+    """``suppression_curve`` of the example for one fill, every dtype (computed once per fill)."""
+    return suppression_curve(_numerics_scores(), _numerics_mask(fill), _numerics_scales())
+
+
+class NumericsExplorer(Explorer):
+    """A dtype, a fill and a logit scale over :func:`~swin_viz.figures.plot_numerics` (notebook 08).
+
+    The scores are notebook 08's (a seeded block on the 9x9 map, window 3,
+    shift 1), multiplied by the logit scale; the softmax of ``scores + mask``
+    runs in the chosen dtype (:func:`~swin_viz.numerics.leaked_weight`). Every
+    position is valid: a NaN (float16 scores that overflowed) is shown and
+    reported, not raised.
+
+    Attributes (besides those of :class:`Explorer`):
+        dtype: ``Dropdown`` of :data:`NUMERICS_DTYPES`.
+        fill: ``ToggleButtons`` of :data:`NUMERICS_FILLS`.
+        logit_scale: ``FloatLogSlider`` over ``10 ** NUMERICS_SCALE_RANGE``.
+        window_index, head: sliders picking the window ``k`` and head drawn (the caption covers all).
+        leak: the :class:`~swin_viz.numerics.Leak` of the last drawing.
+    """
+
+    def __init__(
+        self, dtype: str = "float32", fill: str = "-100", logit_scale: float = 1.0, window_index: int = 8, head: int = 0
+    ) -> None:
+        if dtype not in NUMERICS_DTYPES:
+            raise ValueError(f"dtype must be one of {list(NUMERICS_DTYPES)}, got {dtype!r}")
+        if fill not in NUMERICS_FILLS:
+            raise ValueError(f"fill must be one of {list(NUMERICS_FILLS)} (the buttons' labels), got {fill!r}")
+        low, high = NUMERICS_SCALE_RANGE
+        if isinstance(logit_scale, bool) or not isinstance(logit_scale, (int, float)) or not 10**low <= logit_scale <= 10**high:
+            raise ValueError(f"logit_scale must be a number in [{10 ** low:g}, {10 ** high:g}], got {logit_scale!r}")
+        n_windows, n_heads = _numerics_scores().shape[:2]
+        for name, value, count in (("window_index", window_index, n_windows), ("head", head, n_heads)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
+                raise ValueError(f"{name} must be an int in [0, {count}), got {value!r}")
+        style, layout = {"description_width": "90px"}, widgets.Layout(width="340px")
+        self.dtype = widgets.Dropdown(options=list(NUMERICS_DTYPES), value=dtype, description="dtype", style=style, layout=layout)
+        self.fill = widgets.ToggleButtons(
+            options=list(NUMERICS_FILLS), value=fill, description="fill", style={**style, "button_width": "70px"}
+        )
+        self.logit_scale = widgets.FloatLogSlider(
+            value=float(logit_scale), base=10, min=low, max=high, step=NUMERICS_SCALE_STEP, description="logit scale",
+            readout_format=".3g", continuous_update=True, style=style, layout=layout,
+        )
+        self.window_index = _slider("window k", window_index, 0, n_windows - 1)
+        self.head = _slider("head", head, 0, n_heads - 1)
+        self.leak: Leak | None = None
+        # two per column: (dtype, window k), (logit scale, head), (fill)
+        controls = [self.dtype, self.window_index, self.logit_scale, self.head, self.fill]
+        super().__init__("08 · What the fill leaves on forbidden keys, per dtype", controls)
+
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        fill = NUMERICS_FILLS[self.fill.value]
+        mask = _numerics_mask(fill)
+        scale = float(self.logit_scale.value)
+        self.leak = leaked_weight(_numerics_scores() * scale, mask, self.dtype.value)
+        k, head = self.window_index.value, self.head.value
+        return figures.plot_numerics(
+            self.leak.weights[k, head], mask[k] != 0, _numerics_labels()[k], _numerics_scales(), _numerics_curves(fill),
+            dtype=self.dtype.value, fill=fill, scale=scale, window_index=k, head=head, figure=figure,
+        )
+
+    def describe(self) -> str:
+        worst = self.leak.worst if self.leak is not None else float("nan")
+        if math.isnan(worst):
+            rows = self.leak.leaked.isnan().nonzero().tolist() if self.leak is not None else []
+            where = "; ".join(f"window {k}, head {h}, query {i}" for k, h, i in rows[:3]) + (" ..." if len(rows) > 3 else "")
+            cause = ": float16 scores overflowed to ±inf, and inf - inf is NaN" if self.dtype.value == "float16" else ""
+            verdict = f"NaN in {len(rows)} query row{'s' if len(rows) != 1 else ''} ({where}){cause}"
+        elif worst == 0:
+            verdict = "exactly 0"
+        else:
+            verdict = "visible (> 1e-3)" if worst > 1e-3 else "invisible (< 1e-3)"
+        largest = float(_numerics_scores().abs().max()) * float(self.logit_scale.value)
+        return (
+            f"{self.describe_settings()}: worst leaked weight of any query {worst:.3e}, {verdict}; "
+            f"largest |score| {largest:.4g}"
+        )
+
+    def describe_settings(self) -> str:
+        return (
+            f"dtype={self.dtype.value}, fill={self.fill.value}, logit scale={self.logit_scale.value:.3g}, "
+            f"k={self.window_index.value}, head={self.head.value}"
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _numerics_labels() -> torch.Tensor:
+    return window_labels(*(_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift")))
+
+
+def numerics_explorer(
+    *, dtype: str = "float32", fill: str = "-100", logit_scale: float = 1.0, window_index: int = 8, head: int = 0
+) -> NumericsExplorer:
+    """A dtype dropdown, fill buttons, a logit-scale slider and window/head pickers over
+    :func:`~swin_viz.figures.plot_numerics` (notebook 08).
+
+    Args:
+        dtype: one of :data:`NUMERICS_DTYPES`.
+        fill: one of :data:`NUMERICS_FILLS` (``"-100"``, ``"-1e4"``, ``"-inf"``).
+        logit_scale: in ``[0.1, 10000]``.
+        window_index: the window ``k`` drawn, ``0..8`` (8, the corner window, holds four regions).
+        head: the head drawn, ``0`` or ``1``.
+    """
+    return NumericsExplorer(dtype, fill, logit_scale, window_index, head)
