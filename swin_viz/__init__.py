@@ -8,9 +8,13 @@ Three layers, each in its own module:
 """
 
 from swin_viz.tensors import (
+    allowed_mask,
     as_pair,
     attention_mask,
     cyclic_shift,
+    fast_attention_mask,
+    fast_region_labels,
+    fast_window_labels,
     label_difference,
     masked_window_softmax,
     region_labels,
@@ -25,9 +29,13 @@ from swin_viz.tensors import (
 )
 
 __all__ = [
+    "allowed_mask",
     "as_pair",
     "attention_mask",
     "cyclic_shift",
+    "fast_attention_mask",
+    "fast_region_labels",
+    "fast_window_labels",
     "label_difference",
     "masked_window_softmax",
     "region_labels",
