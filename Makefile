@@ -13,7 +13,7 @@ PORT   ?= 8888
 # jupyter refuses to start as root without --allow-root (CI and containers run as root)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test venv execute picture clean
+.PHONY: lab test venv execute picture bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ execute: $(STAMP)
 # The README's picture: the pipeline explorer's figure for the 9x9 / 3 / 1 walkthrough.
 picture: $(STAMP)
 	$(BIN)/python -c "from swin_viz.widgets import STAGES, Settings; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].draw(Settings()).to_png())"
+
+# Time the mask constructions and the masked attention; prints tables, writes bench/results/.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_mask.py
+	@if [ -f bench/bench_redraw.py ]; then $(BIN)/python bench/bench_redraw.py; fi
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
