@@ -89,8 +89,8 @@ def _per_call(fn: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def time_interleaved(candidates: Dict[str, Callable[[], object]], rounds: int, block: float) -> Dict[str, float]:
-    """Median seconds per call of each candidate, timed in interleaved rounds after a warm-up."""
+def time_interleaved(candidates: Dict[str, Callable[[], object]], rounds: int, block: float) -> Dict[str, List[float]]:
+    """Seconds per call of each candidate, one sample per round, timed in interleaved rounds after a warm-up."""
     calls = {}
     for name, fn in candidates.items():
         fn()  # warm-up: first-call allocations and dispatch caches
@@ -100,6 +100,10 @@ def time_interleaved(candidates: Dict[str, Callable[[], object]], rounds: int, b
     for _ in range(rounds):
         for name, fn in candidates.items():
             samples[name].append(_per_call(fn, calls[name]))
+    return samples
+
+
+def medians(samples: Dict[str, List[float]]) -> Dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -172,7 +176,8 @@ def bench_construction(case: Case, rounds: int, block: float) -> dict:
     assert torch.equal(candidates["bool"](), reference == 0)
     fills = {f"f32 {k}": fn for k, fn in fill_candidates(case.shape, torch.float32).items()}
     fills |= {f"bool {k}": fn for k, fn in fill_candidates(case.shape, torch.bool).items()}
-    times = time_interleaved(candidates | fills, rounds, block)
+    samples = time_interleaved(candidates | fills, rounds, block)
+    times = medians(samples)
     fill_f32 = min(v for k, v in times.items() if k.startswith("f32 "))
     fill_bool = min(v for k, v in times.items() if k.startswith("bool "))
     return {
@@ -186,6 +191,7 @@ def bench_construction(case: Case, rounds: int, block: float) -> dict:
         "mask_bytes_float32": reference.numel() * 4,
         "seconds": {k: times[k] for k in candidates},
         "fill_seconds": {k: times[k] for k in fills},
+        "min_seconds": {k: min(v) for k, v in samples.items()},
         "floor_seconds": {"float32": fill_f32, "bool": fill_bool},
         "ratios": {
             "slice_loop_over_vectorised": times["slice loop"] / times["vectorised"],
@@ -238,11 +244,13 @@ def bench_attention(case: AttentionCase, rounds: int, block: float) -> dict:
     for name in ("sdpa float mask", "sdpa bool mask"):
         torch.testing.assert_close(candidates[name](), explicit, rtol=1e-4, atol=1e-5, msg=name)
     assert not torch.allclose(candidates["sdpa no mask"](), explicit, atol=1e-3), "the mask changes the result"
-    times = time_interleaved(candidates, rounds, block)
+    samples = time_interleaved(candidates, rounds, block)
+    times = medians(samples)
     return {
         "case": case.label,
         "shape": [case.batch * nW, case.heads, N, head_dim],
         "seconds": times,
+        "min_seconds": {k: min(v) for k, v in samples.items()},
         "ratios": {name: times["explicit softmax"] / times[name] for name in candidates},
     }
 

@@ -593,17 +593,18 @@ def _mask_of(
     new_mask = torch.ones if dtype == torch.bool else torch.zeros
     mask = new_mask((n_rows * n_cols, N, N), dtype=dtype, device=device)
     if shift_w:
-        # last column of windows: query column < Mw - sw with key column >= Mw - sw, and back
+        # last column of windows [:, -1]: query column < Mw - sw with key column >= Mw - sw, and back.
+        # The view's dimensions: window row, window column, query (row, column), key (row, column).
         split = window_w - shift_w
-        last_column = mask.view(n_rows, n_cols, window_h, window_w, window_h, window_w)[:, -1]
-        last_column[:, :, :split, :, split:].fill_(forbidden)
-        last_column[:, :, split:, :, :split].fill_(forbidden)
+        windows = mask.view(n_rows, n_cols, window_h, window_w, window_h, window_w)
+        windows[:, -1, :, :split, :, split:].fill_(forbidden)
+        windows[:, -1, :, split:, :, :split].fill_(forbidden)
     if shift_h:
-        # last row of windows: the first (Mh - sh) * Mw tokens against the rest, and back
+        # last row of windows (the last n_cols): the first (Mh - sh) * Mw tokens against the rest, and back
         split = (window_h - shift_h) * window_w
-        last_row = mask[(n_rows - 1) * n_cols :]
-        last_row[:, :split, split:].fill_(forbidden)
-        last_row[:, split:, :split].fill_(forbidden)
+        last_row = (n_rows - 1) * n_cols
+        mask[last_row:, :split, split:].fill_(forbidden)
+        mask[last_row:, split:, :split].fill_(forbidden)
     return mask
 
 
