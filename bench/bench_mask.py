@@ -21,14 +21,24 @@ it, so a model with the bias passes ``bias + mask`` as one float mask.
 
 Every construction is checked against the slice loop, and every attention against the explicit
 form, before it is timed. Timing: the candidates of a row run in interleaved rounds (so a noisy
-neighbour slows them alike); each round times a block of calls of at least ``--block`` seconds, and
+neighbour slows them alike) after one warm-up call of every construction at every size; each round times a block of calls of at least ``--block`` seconds, and
 the table gives the median over rounds of the time per call, at torch's default thread count.
 Writes ``mask.json`` and ``mask.png`` to ``--out`` (default ``bench/results``).
+
+The allocator is pinned, because it decides what a "memory fill" costs: glibc's malloc serves a large
+block either from its heap (memory the process already owns, reused) or from fresh ``mmap`` pages,
+which the kernel must fault in and zero page by page (about 10x the cost of writing them, and the
+same for every construction). Which one a given call gets depends on the sizes freed before it. By
+default the bench keeps every block in the heap (``--allocator reuse``: the steady state of a model
+that runs forward after forward, and the hard case for the ratio to the fill, which is then a pure
+``memset``); ``--allocator fresh`` maps every block over 128 kB afresh instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import dataclasses
 import datetime
 import json
@@ -80,8 +90,29 @@ CASES = [Case(56, 56, 7, 3), Case(28, 28, 7, 3), Case(128, 128, 8, 4), Case(256,
 
 
 # --------------------------------------------------------------------------- #
-# Timing                                                                      #
+# Allocator and timing                                                        #
 # --------------------------------------------------------------------------- #
+# mallopt parameters from glibc's <malloc.h>
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4
+
+
+def pin_allocator(mode: str) -> str:
+    """Make glibc serve large blocks the same way for every call (see the module docstring); returns what was set."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return "platform default (no glibc mallopt)"
+    if mode == "reuse":
+        settings = {M_MMAP_MAX: 0, M_TRIM_THRESHOLD: 2**31 - 1}  # never mmap, never give memory back
+        text = "glibc heap only (M_MMAP_MAX=0, M_TRIM_THRESHOLD=2**31-1): large blocks are reused"
+    else:
+        settings = {M_MMAP_THRESHOLD: 128 * 1024}  # fixed: no dynamic raise of the threshold
+        text = "glibc mmap for every block >= 128 kB (M_MMAP_THRESHOLD fixed): large blocks are fresh pages"
+    if not all(mallopt(key, value) == 1 for key, value in settings.items()):
+        return "platform default (mallopt refused)"
+    return text
+
+
 def _per_call(fn: Callable[[], object], calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
@@ -158,7 +189,8 @@ def fill_candidates(shape: tuple[int, ...], dtype: torch.dtype) -> Dict[str, Cal
     }
 
 
-def bench_construction(case: Case, rounds: int, block: float) -> dict:
+def construction_candidates(case: Case) -> tuple[Dict[str, Callable[[], torch.Tensor]], Dict[str, Callable[[], torch.Tensor]]]:
+    """The constructions of ``case``'s mask, each checked against the slice loop, and the fills of its shape."""
     H, W, M, s, pad = case.height, case.width, case.window, case.shift, case.pad
     Hp, Wp = case.padded
     library, _ = transformers_mask(case)
@@ -176,6 +208,12 @@ def bench_construction(case: Case, rounds: int, block: float) -> dict:
     assert torch.equal(candidates["bool"](), reference == 0)
     fills = {f"f32 {k}": fn for k, fn in fill_candidates(case.shape, torch.float32).items()}
     fills |= {f"bool {k}": fn for k, fn in fill_candidates(case.shape, torch.bool).items()}
+    return candidates, fills
+
+
+def bench_construction(case: Case, rounds: int, block: float) -> dict:
+    H, W, M, s = case.height, case.width, case.window, case.shift
+    candidates, fills = construction_candidates(case)
     samples = time_interleaved(candidates | fills, rounds, block)
     times = medians(samples)
     fill_f32 = min(v for k, v in times.items() if k.startswith("f32 "))
@@ -188,7 +226,7 @@ def bench_construction(case: Case, rounds: int, block: float) -> dict:
         "shift": s,
         "padded": list(case.padded),
         "shape": list(case.shape),
-        "mask_bytes_float32": reference.numel() * 4,
+        "mask_bytes_float32": math.prod(case.shape) * 4,
         "seconds": {k: times[k] for k in candidates},
         "fill_seconds": {k: times[k] for k in fills},
         "min_seconds": {k: min(v) for k, v in samples.items()},
@@ -335,7 +373,9 @@ def plot(results: dict, path: Path) -> None:
     right.legend(fontsize="small")
     info = results["machine"]
     figure.suptitle(f"{info['cpu']}, {info['logical_cpus']} CPUs, {info['torch_threads']} torch threads; "
-                    f"torch {info['torch']}, transformers {info['transformers']}", fontsize="small")
+                    f"torch {info['torch']}, transformers {info['transformers']}; allocator: "
+                    f"{results['settings']['allocator']} (large blocks {'reused from the heap' if results['settings']['allocator'] == 'reuse' else 'fresh mmap pages'})",
+                    fontsize="small")
     figure.savefig(path, dpi=110)
 
 
@@ -345,14 +385,22 @@ def main(argv: List[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per row (default 15, quick 3)")
     parser.add_argument("--block", type=float, default=None, help="seconds per timed block (default 0.05, quick 0.005)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for mask.json and mask.png")
+    parser.add_argument("--allocator", choices=("reuse", "fresh"), default="reuse",
+                        help="large blocks from the heap (reuse, default) or fresh mmap pages (fresh)")
     args = parser.parse_args(argv)
+    allocator = pin_allocator(args.allocator)
     rounds = args.rounds or (3 if args.quick else 15)
     block = args.block or (0.005 if args.quick else 0.05)
 
-    info = machine()
+    info = machine() | {"allocator": allocator}
     print(f"{info['cpu']} | {info['logical_cpus']} CPUs | torch {info['torch']} ({info['torch_threads']} threads) | "
-          f"transformers {info['transformers']} | {rounds} rounds of >= {block * 1e3:g} ms blocks, medians\n")
+          f"transformers {info['transformers']} | {rounds} rounds of >= {block * 1e3:g} ms blocks, medians\n"
+          f"allocator: {allocator}\n")
 
+    # one call of everything at every size first, so that no row pays for first-call set-up
+    for case in CASES:
+        for fn in (fn for group in construction_candidates(case) for fn in group.values()):
+            fn()
     construction = [bench_construction(case, rounds, block) for case in CASES]
     headers = ["mask [nW, N, N]", "shape", "slice loop", "transformers", "vectorised", "bool", "fill f32", "fill bool",
                "loop/vec", "lib/vec", "vec/fill", "bool/fill"]
@@ -381,7 +429,8 @@ def main(argv: List[str] | None = None) -> dict:
                 [[row["case"], *(f"{fmt(row['seconds'][k])} ({row['ratios'][k]:.2f}×)" for k in kinds)] for row in attention])
     print("(no relative-position bias: a bool mask cannot carry it; with the bias, pass bias + mask as the float mask)\n")
 
-    results = {"machine": info, "settings": {"rounds": rounds, "block_seconds": block, "quick": args.quick},
+    results = {"machine": info,
+               "settings": {"rounds": rounds, "block_seconds": block, "quick": args.quick, "allocator": args.allocator},
                "construction": construction, "attention": attention}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mask.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")

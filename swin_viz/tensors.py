@@ -468,15 +468,16 @@ def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torc
 #                                                                             #
 # The mask.  Bands 1 and 2 lie in the last M rows (columns), i.e. in the last #
 # row (column) of windows; every other window holds one region, so its mask   #
-# is all zeros.  A window of the last row splits its tokens at window row     #
-# ``Mh - sh``: with tokens in row-major order the first ``(Mh - sh) * Mw``    #
-# tokens are band 1 and the rest band 2, so the forbidden pairs are two       #
-# rectangles of the [N, N] mask, ``[:k, k:]`` and ``[k:, :k]``.  A window of  #
-# the last column splits at window column ``Mw - sw``: query column < Mw - sw #
-# with key column >= Mw - sw, or the other way round (a strided pattern).  The #
-# corner window has both splits, and its forbidden set is the union.  So the  #
-# mask is one zero fill plus two fills of the last column of windows and two #
-# of the last row: most of the work is the zero fill.                        #
+# is all zeros.  The windows of the last column all split the same way, at    #
+# window column ``Mw - sw`` (query column < Mw - sw with key column >= it, or #
+# the other way round): one [N, N] pattern, built once and copied.  A window  #
+# of the last row splits at window row ``Mh - sh``; with tokens in row-major  #
+# order that is token ``k = (Mh - sh) * Mw``, so its forbidden pairs are two  #
+# rectangles, ``[:k, k:]`` and ``[k:, :k]``, filled in place.  The corner     #
+# window gets both, and its forbidden set is the union, as its nine-label     #
+# difference gives.  So the mask is one zero fill, one copy of a pattern into #
+# the last column and two rectangle fills in the last row: most of the work   #
+# is the zero fill.                                                           #
 # --------------------------------------------------------------------------- #
 __all__ += ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "allowed_mask"]
 
@@ -593,14 +594,16 @@ def _mask_of(
     new_mask = torch.ones if dtype == torch.bool else torch.zeros
     mask = new_mask((n_rows * n_cols, N, N), dtype=dtype, device=device)
     if shift_w:
-        # last column of windows [:, -1]: query column < Mw - sw with key column >= Mw - sw, and back.
-        # The view's dimensions: window row, window column, query (row, column), key (row, column).
+        # The last column of windows splits at window column Mw - sw: one window's pattern, built
+        # on a [query row, query column, key row, key column] view, then copied into each of them.
         split = window_w - shift_w
-        windows = mask.view(n_rows, n_cols, window_h, window_w, window_h, window_w)
-        windows[:, -1, :, :split, :, split:].fill_(forbidden)
-        windows[:, -1, :, split:, :, :split].fill_(forbidden)
+        column = new_mask((window_h, window_w, window_h, window_w), dtype=dtype, device=device)
+        column[:, :split, :, split:].fill_(forbidden)
+        column[:, split:, :, :split].fill_(forbidden)
+        mask.view(n_rows, n_cols, N, N)[:, -1].copy_(column.view(N, N))
     if shift_h:
-        # last row of windows (the last n_cols): the first (Mh - sh) * Mw tokens against the rest, and back
+        # The last row of windows (the last n_cols) splits at token (Mh - sh) * Mw: two blocks each.
+        # The corner window already holds the column pattern, so it ends with both splits.
         split = (window_h - shift_h) * window_w
         last_row = (n_rows - 1) * n_cols
         mask[last_row:, :split, split:].fill_(forbidden)
@@ -619,7 +622,7 @@ def fast_attention_mask(
     dtype: torch.dtype = torch.float32,
     device: Device = None,
 ) -> torch.Tensor:
-    """:func:`attention_mask` built as one zero fill plus four fills of the last row and column of windows.
+    """:func:`attention_mask` as a zero fill, one pattern copied into the last window column, two fills in the last row.
 
     Equal to :func:`attention_mask` entry for entry (``0.0`` and ``fill``,
     never ``-0.0``) and close to the cost of allocating and zeroing the
