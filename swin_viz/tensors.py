@@ -481,7 +481,7 @@ def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torc
 # --------------------------------------------------------------------------- #
 __all__ += ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "allowed_mask"]
 
-Device = Union[torch.device, str, None]
+_Device = Union[torch.device, str, None]  # where to build a tensor (None: torch's default device)
 
 
 def _padded_size(size: int, window: int) -> int:
@@ -520,7 +520,7 @@ def _check_fill(fill: float, dtype: torch.dtype) -> None:
         raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf")
 
 
-def _bands(size: int, window: int, shift: int, device: Device) -> Tuple[torch.Tensor, int]:
+def _bands(size: int, window: int, shift: int, device: _Device) -> Tuple[torch.Tensor, int]:
     """The band of every index of one dimension (``LongTensor[size]``) and the number of bands."""
     index = torch.arange(size, device=device)
     if shift == 0:
@@ -529,7 +529,7 @@ def _bands(size: int, window: int, shift: int, device: Device) -> Tuple[torch.Te
 
 
 def fast_region_labels(
-    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: Device = None
+    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
 ) -> torch.Tensor:
     """:func:`region_labels` in closed form: ``band_h * n_bands_w + band_w``, no loop.
 
@@ -553,7 +553,7 @@ def fast_region_labels(
 
 
 def fast_window_labels(
-    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: Device = None
+    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
 ) -> torch.Tensor:
     """:func:`window_labels` (``mask_windows``) in closed form, cut into windows by a view.
 
@@ -585,7 +585,7 @@ def _mask_of(
     pad: bool,
     dtype: torch.dtype,
     forbidden: Union[float, bool],
-    device: Device,
+    device: _Device,
 ) -> torch.Tensor:
     """``[nW, N, N]`` of allowed values (``0.0``, or ``True`` for bool), ``forbidden`` on the cross-region pairs."""
     height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
@@ -620,7 +620,7 @@ def fast_attention_mask(
     *,
     pad: bool = False,
     dtype: torch.dtype = torch.float32,
-    device: Device = None,
+    device: _Device = None,
 ) -> torch.Tensor:
     """:func:`attention_mask` as a zero fill, one pattern copied into the last window column, two fills in the last row.
 
@@ -645,7 +645,7 @@ def fast_attention_mask(
 
 
 def allowed_mask(
-    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: Device = None
+    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
 ) -> torch.Tensor:
     """Which query may attend to which key: ``True`` where :func:`attention_mask` is ``0``.
 
