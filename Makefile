@@ -15,7 +15,7 @@ APP_PORT ?= 8866
 # jupyter refuses to start as root without --allow-root (CI and containers run as root)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test venv execute picture app clean
+.PHONY: lab test venv execute picture app bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,11 +38,17 @@ test: $(STAMP)
 
 # Re-run every notebook top to bottom and store its outputs (do this after changing swin_viz).
 execute: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False notebooks/[0-9]*.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False --ExecutePreprocessor.record_timing=False notebooks/[0-9]*.ipynb app/explorer.ipynb
 
 # The README's picture: the pipeline explorer's figure for the 9x9 / 3 / 1 walkthrough.
 picture: $(STAMP)
 	$(BIN)/python -c "from swin_viz.widgets import STAGES, Settings; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].draw(Settings()).to_png())"
+
+# Time the mask constructions, the masked attention and every explorer's redraw; prints tables, writes
+# bench/results/ (QUICK=1 for a short run).
+bench: $(STAMP)
+	$(BIN)/python bench/bench_mask.py $(if $(QUICK),--quick)
+	$(BIN)/python bench/bench_redraw.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -24,10 +24,14 @@ from swin_viz.block import (
 )
 from swin_viz.tensors import (
     CLAMP_RULES,
+    allowed_mask,
     as_pair,
     attention_mask,
     clamp_layout,
     cyclic_shift,
+    fast_attention_mask,
+    fast_region_labels,
+    fast_window_labels,
     label_difference,
     masked_window_softmax,
     padded_size,
@@ -44,11 +48,15 @@ from swin_viz.tensors import (
 
 __all__ = [
     # swin_viz.tensors
+    "allowed_mask",
     "as_pair",
     "attention_mask",
     "CLAMP_RULES",
     "clamp_layout",
     "cyclic_shift",
+    "fast_attention_mask",
+    "fast_region_labels",
+    "fast_window_labels",
     "label_difference",
     "masked_window_softmax",
     "padded_size",

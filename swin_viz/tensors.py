@@ -605,3 +605,225 @@ def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torc
         attn = attn.view(B_ // nW, nW, heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
         attn = attn.view(-1, heads, N, N)
     return torch.softmax(attn, dim=-1)
+
+
+# --------------------------------------------------------------------------- #
+# The fast path: the same tensors, built without Python loops                 #
+# --------------------------------------------------------------------------- #
+# The functions above follow the official code step by step and are the      #
+# readable reference.  torchvision and transformers rebuild this mask on      #
+# every forward pass when the input size varies, so its cost is real; the     #
+# functions below build the very same tensors in closed form.                 #
+#                                                                             #
+# Region labels.  region_slices cuts each dimension of size S into bands:     #
+# band 0 = [0, S - M), band 1 = [S - M, S - s), band 2 = [S - s, S).  So the  #
+# band of index p is ``(p >= S - M) + (p >= S - s)`` (two comparisons on an   #
+# arange), and with s = 0 there is one band, 0.  The cnt loop visits the      #
+# (h, w) band pairs in row-major order, so the label it writes is             #
+# ``band_h * n_bands_w + band_w`` (n_bands_w = 3, or 1 when s_w = 0): the     #
+# same number at every position, empty bands included, because cnt counts    #
+# them too.                                                                   #
+#                                                                             #
+# Window labels.  A label map that is a sum of a row term and a column term   #
+# is cut into windows by a view: window (i, j), token (r, c) sits at row      #
+# i*Mh + r and column j*Mw + c, so mask_windows is                            #
+# ``band_h.view(nWh, 1, Mh, 1) * n_bands_w + band_w.view(1, nWw, 1, Mw)``.    #
+#                                                                             #
+# The mask.  Bands 1 and 2 lie in the last M rows (columns), i.e. in the last #
+# row (column) of windows; every other window holds one region, so its mask   #
+# is all zeros.  The windows of the last column all split the same way, at    #
+# window column ``Mw - sw`` (query column < Mw - sw with key column >= it, or #
+# the other way round): one [N, N] pattern, built once and copied.  A window  #
+# of the last row splits at window row ``Mh - sh``; with tokens in row-major  #
+# order that is token ``k = (Mh - sh) * Mw``, so its forbidden pairs are two  #
+# rectangles, ``[:k, k:]`` and ``[k:, :k]``, filled in place.  The corner     #
+# window gets both, and its forbidden set is the union, as its nine-label     #
+# difference gives.  So the mask is one zero fill, one copy of a pattern into #
+# the last column and two rectangle fills in the last row: most of the work   #
+# is the zero fill.                                                           #
+# --------------------------------------------------------------------------- #
+__all__ += ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "allowed_mask"]
+
+_Device = Union[torch.device, str, None]  # where to build a tensor (None: torch's default device)
+
+
+def _padded_size(size: int, window: int) -> int:
+    """``size`` rounded up to a multiple of ``window``: ``ceil(size / window) * window``."""
+    return -(-size // window) * window
+
+
+def _fast_layout(
+    height: int, width: int, window: IntPair, shift: IntPair, pad: bool
+) -> Tuple[int, int, Tuple[int, int], Tuple[int, int]]:
+    """Check the arguments as :func:`validate_layout` does; with ``pad`` use the padded map's size."""
+    if not isinstance(pad, bool):
+        raise TypeError(f"pad must be True or False, got {type(pad).__name__} {pad!r}")
+    if pad:
+        height = _positive(height, "height")
+        width = _positive(width, "width")
+        window_h, window_w = as_pair(window, "window")
+        # a window <= 0 is left for validate_layout to report
+        height = _padded_size(height, window_h) if window_h > 0 else height
+        width = _padded_size(width, window_w) if window_w > 0 else width
+    window_hw, shift_hw = validate_layout(height, width, window, shift)
+    return height, width, window_hw, shift_hw
+
+
+def _check_fill(fill: float, dtype: torch.dtype) -> None:
+    """The rules of :func:`attention_mask`'s ``fill``, with the range of ``dtype``."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
+    if math.isnan(fill) or fill >= 0:
+        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
+    lowest = torch.finfo(dtype).min
+    if fill < lowest and not math.isinf(fill):
+        dtype_name = str(dtype).replace("torch.", "")
+        raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf")
+
+
+def _bands(size: int, window: int, shift: int, device: _Device) -> Tuple[torch.Tensor, int]:
+    """The band of every index of one dimension (``LongTensor[size]``) and the number of bands."""
+    index = torch.arange(size, device=device)
+    if shift == 0:
+        return torch.zeros_like(index), 1
+    return (index >= size - window).long() + (index >= size - shift).long(), 3
+
+
+def fast_region_labels(
+    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
+) -> torch.Tensor:
+    """:func:`region_labels` in closed form: ``band_h * n_bands_w + band_w``, no loop.
+
+    Equal to :func:`region_labels` entry for entry (the same ``cnt`` numbers).
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window unless ``pad``.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        pad: label the map padded to ``Hp = ceil(H / Mh) * Mh`` by ``Wp = ceil(W / Mw) * Mw``
+            (padded, then rolled, as transformers' ``SwinLayer`` does).
+        device: where to build the tensor (default: torch's default device).
+
+    Returns:
+        ``LongTensor[H, W]`` (``[Hp, Wp]`` with ``pad``).
+    """
+    height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
+    band_h, _ = _bands(height, window_h, shift_h, device)
+    band_w, n_bands_w = _bands(width, window_w, shift_w, device)
+    return band_h.unsqueeze(1) * n_bands_w + band_w.unsqueeze(0)
+
+
+def fast_window_labels(
+    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
+) -> torch.Tensor:
+    """:func:`window_labels` (``mask_windows``) in closed form, cut into windows by a view.
+
+    Equal to :func:`window_labels` entry for entry.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window unless ``pad``.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        pad: label the windows of the map padded to ``Hp x Wp`` (see :func:`fast_region_labels`).
+        device: where to build the tensor.
+
+    Returns:
+        ``LongTensor[nW, N]``.
+    """
+    height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
+    n_rows, n_cols = height // window_h, width // window_w
+    band_h, _ = _bands(height, window_h, shift_h, device)
+    band_w, n_bands_w = _bands(width, window_w, shift_w, device)
+    mask_windows = band_h.view(n_rows, 1, window_h, 1) * n_bands_w + band_w.view(1, n_cols, 1, window_w)
+    return mask_windows.view(n_rows * n_cols, window_h * window_w)
+
+
+def _mask_of(
+    height: int,
+    width: int,
+    window: IntPair,
+    shift: IntPair,
+    pad: bool,
+    dtype: torch.dtype,
+    forbidden: Union[float, bool],
+    device: _Device,
+) -> torch.Tensor:
+    """``[nW, N, N]`` of allowed values (``0.0``, or ``True`` for bool), ``forbidden`` on the cross-region pairs."""
+    height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
+    n_rows, n_cols = height // window_h, width // window_w
+    N = window_h * window_w
+    new_mask = torch.ones if dtype == torch.bool else torch.zeros
+    mask = new_mask((n_rows * n_cols, N, N), dtype=dtype, device=device)
+    if shift_w:
+        # The last column of windows splits at window column Mw - sw: one window's pattern, built
+        # on a [query row, query column, key row, key column] view, then copied into each of them.
+        split = window_w - shift_w
+        column = new_mask((window_h, window_w, window_h, window_w), dtype=dtype, device=device)
+        column[:, :split, :, split:].fill_(forbidden)
+        column[:, split:, :, :split].fill_(forbidden)
+        mask.view(n_rows, n_cols, N, N)[:, -1].copy_(column.view(N, N))
+    if shift_h:
+        # The last row of windows (the last n_cols) splits at token (Mh - sh) * Mw: two blocks each.
+        # The corner window already holds the column pattern, so it ends with both splits.
+        split = (window_h - shift_h) * window_w
+        last_row = (n_rows - 1) * n_cols
+        mask[last_row:, :split, split:].fill_(forbidden)
+        mask[last_row:, split:, :split].fill_(forbidden)
+    return mask
+
+
+def fast_attention_mask(
+    height: int,
+    width: int,
+    window: IntPair,
+    shift: IntPair,
+    fill: float = -100.0,
+    *,
+    pad: bool = False,
+    dtype: torch.dtype = torch.float32,
+    device: _Device = None,
+) -> torch.Tensor:
+    """:func:`attention_mask` as a zero fill, one pattern copied into the last window column, two fills in the last row.
+
+    Equal to :func:`attention_mask` entry for entry (``0.0`` and ``fill``,
+    never ``-0.0``) and close to the cost of allocating and zeroing the
+    output; see the section comment above for why the fills give the same mask.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window unless ``pad``.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        fill: the value added to forbidden scores; negative or ``-inf``, and within ``dtype``'s range.
+        pad: the mask of the map padded to ``Hp x Wp`` (see :func:`fast_region_labels`).
+        dtype: a floating-point dtype (float32 as the official code; float16/bfloat16 to match the scores).
+        device: where to build the tensor.
+
+    Returns:
+        ``[nW, N, N]`` of ``dtype``.
+    """
+    _check_fill(fill, dtype)
+    return _mask_of(height, width, window, shift, pad, dtype, float(fill), device)
+
+
+def allowed_mask(
+    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
+) -> torch.Tensor:
+    """Which query may attend to which key: ``True`` where :func:`attention_mask` is ``0``.
+
+    The boolean form (one byte per entry, a quarter of the float mask) that
+    ``torch.nn.functional.scaled_dot_product_attention`` takes as ``attn_mask``
+    (``True`` = take part in attention), built like :func:`fast_attention_mask`.
+
+    Args:
+        height, width: feature-map size ``H, W``; multiples of the window unless ``pad``.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        pad: the mask of the map padded to ``Hp x Wp`` (see :func:`fast_region_labels`).
+        device: where to build the tensor.
+
+    Returns:
+        ``BoolTensor[nW, N, N]``.
+    """
+    return _mask_of(height, width, window, shift, pad, torch.bool, False, device)

@@ -44,8 +44,6 @@ def one_torch_thread():
 #: Main's _RetainedLayout re-runs constrained layout from the axes' previous positions, so a redrawn figure can sit a
 #: pixel away from a fresh one; the redraw branch resets the positions first (``ax.set_subplotspec(...)`` in
 #: ``_RetainedLayout.execute``), and with that change both tests pass. Strict: remove the marker when it is merged.
-SAME_PIXELS = pytest.mark.xfail(strict=True, reason="needs the retained layout to start from a fresh figure's positions")
-
 
 def rolled_ids(height: int, width: int, window: int, shift: int, order: str) -> torch.Tensor:
     """The notebook's two lines: token ids ``row * W + col`` (-1 padding) through pad and roll in ``order``."""
@@ -212,7 +210,6 @@ def test_pad_order_figure_has_no_seam_line_without_a_shift_and_no_numbers_on_big
     assert len(fig.axes[0].get_xticks()) <= 8 and len(fig.axes[1].get_xticks()) <= 6
 
 
-@SAME_PIXELS
 def test_pad_order_redraw_into_the_same_figure_equals_a_fresh_one():
     first = pad_order_layout(11, 8, 3, 1, "roll-then-pad")
     fig = plot_pad_order(first.token_ids, first.labels, first.leaked, first.blocked, 3, order="roll-then-pad")
@@ -274,7 +271,6 @@ def test_label_maps_figure_draws_each_map_and_flags_mask_entries_that_differ():
     assert bottoms[0].get_title() == f"window {corner}: 56 masked pairs"
 
 
-@SAME_PIXELS
 def test_label_maps_redraw_equals_a_fresh_figure():
     maps, masks, corner = _label_schemes()
     fig = plot_label_maps(maps, masks, ["a", "b", "c"], 3, highlight=corner)
