@@ -76,3 +76,44 @@ __all__ = [
     "shifted_window_attention",
 ]
 __version__ = "0.1.0"
+
+# swin_viz.cost (notebook 09: the cost of window attention)
+from swin_viz.cost import (  # noqa: E402
+    ATTENTIONS,
+    WINDOW_METHODS,
+    MeasuredFlops,
+    attention_flops,
+    fit_slope,
+    global_attention,
+    measured_flops,
+    msa_flops,
+    multi_head_attention,
+    naive_shift_flops,
+    naive_shifted_attention,
+    naive_shifted_partition,
+    naive_shifted_windows,
+    time_call,
+    window_count,
+    window_count_formula,
+    wmsa_flops,
+)
+
+__all__ += [
+    "ATTENTIONS",
+    "WINDOW_METHODS",
+    "MeasuredFlops",
+    "attention_flops",
+    "fit_slope",
+    "global_attention",
+    "measured_flops",
+    "msa_flops",
+    "multi_head_attention",
+    "naive_shift_flops",
+    "naive_shifted_attention",
+    "naive_shifted_partition",
+    "naive_shifted_windows",
+    "time_call",
+    "window_count",
+    "window_count_formula",
+    "wmsa_flops",
+]
