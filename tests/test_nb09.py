@@ -397,6 +397,16 @@ class TestTiming:
         assert calls == [(1, 2)] * 5
         assert isinstance(seconds, float) and seconds >= 0
 
+    def test_time_call_sets_and_restores_threads(self):
+        before = torch.get_num_threads()
+        seen = []
+        time_call(lambda: seen.append(torch.get_num_threads()), repeat=2, warmup=0, threads=1)
+        assert seen == [1, 1]
+        assert torch.get_num_threads() == before
+        with pytest.raises(RuntimeError):
+            time_call(lambda: (_ for _ in ()).throw(RuntimeError("boom")), threads=1)
+        assert torch.get_num_threads() == before
+
     def test_time_call_is_the_median(self, monkeypatch):
         ticks = iter([0.0, 1.0, 10.0, 10.5, 20.0, 29.0])  # durations 1.0, 0.5, 9.0
         monkeypatch.setattr(cost.time, "perf_counter", lambda: next(ticks))
@@ -409,6 +419,7 @@ class TestTiming:
             ((print,), {"repeat": 0}, ValueError, "repeat must be a positive int, got 0"),
             ((print,), {"warmup": -1}, ValueError, "warmup must be a non-negative int, got -1"),
             ((print,), {"warmup": 1.5}, TypeError, "warmup must be an int"),
+            ((print,), {"threads": 0}, ValueError, "threads must be a positive int, got 0"),
         ],
     )
     def test_time_call_errors(self, args, kwargs, exc, pattern):
