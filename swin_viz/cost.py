@@ -41,7 +41,7 @@ import math
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +59,10 @@ from swin_viz.tensors import (
     cyclic_shift,
     masked_window_softmax,
     padded_size,
+    region_labels,
+    reverse_cyclic_shift,
+    token_origins,
+    window_labels,
     window_partition,
     window_reverse,
 )
@@ -79,6 +83,8 @@ __all__ = [
     "naive_shifted_windows",
     "naive_shifted_partition",
     "naive_shifted_attention",
+    "ShiftedPartitions",
+    "shifted_partitions",
     "time_call",
     "fit_slope",
 ]
@@ -421,6 +427,58 @@ def window_count_formula(height: int, width: int, window: IntPair, shift: IntPai
     if method == "padding":
         rows, cols = rows + (shift_h > 0), cols + (shift_w > 0)
     return rows * cols
+
+
+class ShiftedPartitions(NamedTuple):
+    """The windows SW-MSA attends over, both ways, as region labels (``-1`` marks a padding token).
+
+    Attributes:
+        naive: ``LongTensor[nW', Mh, Mw]``, the pieces of
+            :func:`naive_shifted_windows` padded to full windows
+            (:func:`naive_shifted_partition`), in that order.
+        naive_per_row: pieces per row of the naive partition.
+        cyclic: ``LongTensor[nW, Mh, Mw]``, the windows of the padded, rolled
+            map (``window_labels(..., pad=True)``), in ``window_partition`` order.
+        cyclic_per_row: windows per row, ``Wp // Mw``.
+
+    A real token has the same label on both sides: the region it falls in
+    after the roll (:func:`~swin_viz.tensors.region_labels`), so each naive
+    piece is one region of one rolled window.
+    """
+
+    naive: torch.Tensor
+    naive_per_row: int
+    cyclic: torch.Tensor
+    cyclic_per_row: int
+
+
+def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair) -> ShiftedPartitions:
+    """Both shifted partitions of an ``H x W`` map, labelled by region, padding as ``-1``: what the figures draw.
+
+    Args:
+        height, width: ``H, W``, positive ints (any size).
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+
+    Returns:
+        :class:`ShiftedPartitions`; ``naive.shape[0] == window_count(..., method="padding")``
+        and ``cyclic.shape[0] == window_count(..., method="cyclic")``.
+    """
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    origins = token_origins(height, width, window_hw, shift_hw, pad=True)  # [nW, N, 2], padded coordinates
+    padding = (origins[..., 0] >= height) | (origins[..., 1] >= width)
+    cyclic = window_labels(height, width, window_hw, shift_hw, pad=True).masked_fill(padding, -1)
+    # each token's label, at the token's own place in the map (un-rolled, padding cropped)
+    labels = reverse_cyclic_shift(region_labels(height, width, window_hw, shift_hw, pad=True), shift_hw)[:height, :width]
+    windows, real = naive_shifted_partition(labels.reshape(1, height, width, 1), window_hw, shift_hw)
+    naive = windows.view(-1, window_hw[0] * window_hw[1]).masked_fill(~real, -1)
+    naive_per_row = len(_cuts(width, window_hw[1], shift_hw[1])) - 1
+    return ShiftedPartitions(
+        naive.view(-1, *window_hw),
+        naive_per_row,
+        cyclic.view(-1, *window_hw),
+        padded_size(height, width, window_hw)[1] // window_hw[1],
+    )
 
 
 # --------------------------------------------------------------------------- #

@@ -38,6 +38,7 @@ from swin_viz.cost import (
     naive_shifted_attention,
     naive_shifted_partition,
     naive_shifted_windows,
+    shifted_partitions,
     time_call,
     window_count,
     window_count_formula,
@@ -287,9 +288,34 @@ class TestNaivePartition:
                 assert torch.equal(tokens[real[k]], x[b, rows, cols].reshape(-1, C))
                 assert bool((tokens[~real[k]] == 0).all())
 
+    def test_9x9_partitions(self):
+        parts = shifted_partitions(9, 9, 3, 1)
+        assert (parts.naive_per_row, parts.cyclic_per_row) == (4, 3)
+        assert parts.naive[0].tolist() == [[-1, -1, -1], [-1, -1, -1], [-1, -1, 8]]
+        assert parts.naive[15].tolist() == [[4, 4, -1], [4, 4, -1], [-1, -1, -1]]
+        assert parts.cyclic[8].tolist() == [[4, 4, 5], [4, 4, 5], [7, 7, 8]]
+        assert int((parts.cyclic < 0).sum()) == 0
+
+    @pytest.mark.parametrize("H, W, M, s", [(9, 9, 3, 1), (10, 10, 7, 3), (11, 7, 3, 2), (8, 12, (4, 3), (1, 2)), (5, 5, 3, 0)])
+    def test_partitions_hold_the_same_tokens_both_ways(self, H, W, M, s):
+        parts = shifted_partitions(H, W, M, s)
+        Mh, Mw = as_pair(M, "window")
+        assert tuple(parts.naive.shape) == (window_count(H, W, M, s, method="padding"), Mh, Mw)
+        assert tuple(parts.cyclic.shape) == (window_count(H, W, M, s), Mh, Mw)
+        assert parts.naive.shape[0] % parts.naive_per_row == 0 and parts.cyclic.shape[0] % parts.cyclic_per_row == 0
+        # the same H*W real tokens with the same labels on both sides
+        for side in (parts.naive, parts.cyclic):
+            assert int((side >= 0).sum()) == H * W
+        assert torch.equal(torch.bincount(parts.naive[parts.naive >= 0]), torch.bincount(parts.cyclic[parts.cyclic >= 0]))
+        # a naive piece is one region; a rolled window is a union of pieces
+        for window in parts.naive:
+            assert len(set(window[window >= 0].tolist())) == 1
+
     def test_errors(self):
         with pytest.raises(ValueError, match="x must have shape"):
             naive_shifted_partition(torch.zeros(4, 4), 2, 1)
+        with pytest.raises(ValueError, match="shift_w=3 is outside"):
+            shifted_partitions(6, 6, 3, (0, 3))
         with pytest.raises(ValueError, match="shift_h=2 is outside"):
             naive_shifted_windows(4, 4, 2, 2)
 
