@@ -12,32 +12,84 @@ Conventions shared by every figure:
 
 * a region label always has the same colour (:data:`REGION_COLOURS`);
 * cells carry their numbers while the grid is small enough to read them
-  (up to :data:`MAX_ANNOTATED` cells a side);
+  (up to :data:`MAX_ANNOTATED` cells a side), thin white lines between them
+  while the cells are big enough to show them (up to :data:`MAX_LINED` a side),
+  and a tick on every cell up to :data:`MAX_ANNOTATED`, beyond that at most
+  :data:`MAX_TICKS` ticks (on the window borders where the panel knows them);
 * rows are drawn top to bottom, columns left to right, like the tensor prints;
 * thick black lines are window borders.
 
 Figures are built with :class:`matplotlib.figure.Figure`, not ``pyplot``, so
 they hold no global state and show as a PNG (and nothing else) in Jupyter.
+
+Retained mode: redrawing into an existing figure
+------------------------------------------------
+Every ``plot_*`` takes ``figure=None``. Without it a new figure is made, as a
+notebook cell does. Given a figure that a ``plot_*`` returned before, the
+picture is drawn *into* it: its axes and artists are kept and only their data
+change (``AxesImage.set_data``, ``LineCollection.set_segments``,
+``Text.set_text`` ...), so an explorer's slider change costs one Agg render and
+no construction. The result is the same picture a fresh figure shows. Every
+figure, including new ones, follows these rules to stay fast and correct:
+
+1. A ``plot_*`` function opens a frame and draws its panels inside it::
+
+       with _frame(figure, ("plot_name", n_panels), (width, height), build) as (fig, axes):
+           draw_something(axes[0], ...)
+       return fig
+
+   ``build(fig)`` makes the axes (``fig.subplots(...)``); it runs only when the
+   figure is new or the key (the figure's structure) differs from the last
+   frame's, after ``fig.clear()``. Otherwise the axes are reused, the size is
+   set with ``set_size_inches`` and grid ratios with :func:`_set_ratios`.
+2. Panels create artists only through the pooled helpers :func:`_image`,
+   :func:`_lines`, :func:`_polygons`, :func:`_text`, :func:`_bracket` and
+   :func:`_legend` (never ``ax.imshow``/``ax.text``/``ax.hlines``/``add_patch``).
+   Each names its artist with a gid unique in its axes (``"cells/text/3/4"``):
+   the first frame creates it, later frames find it by gid and update it in
+   place. A gid gets the same kind of properties on every call (pass every
+   property that can vary, every time).
+3. When the frame ends, every pooled artist that was not claimed in it is
+   removed, so a smaller grid leaves no stale numbers behind.
+4. Axes state is set in every frame, unconditionally: limits (no autoscale),
+   ticks together with their labels (:func:`_finish_grid`), titles, labels.
+5. Keep the artist count low: one image per panel (several grids in one
+   panel are tiles of one image, :func:`_draw_tiles`), one collection for all
+   lines or boxes of a kind; cell numbers stay out of the constrained layout
+   (``in_layout=False``), which then measures only ticks, titles and notes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-from typing import Sequence
+import math
+from typing import Any, Callable, Iterator, Sequence
 
 import matplotlib
 import numpy as np
 import torch
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.legend import Legend
+from matplotlib.patches import Patch
+from matplotlib.text import Annotation, Text
+from matplotlib.transforms import Bbox
 
 from swin_viz.tensors import as_pair, region_slices, reverse_cyclic_shift
 
 __all__ = [
     "REGION_COLOURS",
     "MAX_ANNOTATED",
+    "MAX_LINED",
+    "MAX_TICKS",
+    "MAX_NOTES",
     "LabFigure",
     "region_colours",
     "draw_cyclic_shift",
@@ -74,13 +126,21 @@ REGION_COLOURS: tuple[str, ...] = (
     "#fccde5",
     "#bc80bd",
 )
-#: Grids with more cells than this on a side are drawn without numbers.
+#: Grids with more cells than this on a side are drawn without numbers (and ticked sparsely).
 MAX_ANNOTATED = 24
+#: Grids with more cells than this on a side are drawn without the white lines between cells.
+MAX_LINED = 100
+#: Most ticks on a sparsely ticked axis.
+MAX_TICKS = 12
+#: Most per-window notes in a figure of every window (text is the dearest thing to draw: beyond this,
+#: only the windows with something to say get one).
+MAX_NOTES = 16
 #: Colours of an allowed (0.0) and a forbidden (fill) mask entry.
 ALLOWED_COLOUR = "#e3f4e1"
 FORBIDDEN_COLOUR = "#4d4d4d"
 #: Colour of a zero label difference (same region).
 ZERO_COLOUR = "#f0f0f0"
+#: Resolution of :meth:`LabFigure.to_png` (the notebooks' pictures).
 DPI = 100
 
 
@@ -88,12 +148,61 @@ class LabFigure(Figure):
     """A matplotlib ``Figure`` that shows itself in Jupyter as one PNG, with no text repr.
 
     Use :meth:`to_png` for the bytes (the widgets put them in an ``Image``).
+    Pass it back to the ``plot_*`` that made it (``figure=``) to redraw it in place.
     """
 
-    def to_png(self) -> bytes:
-        """Render the figure to PNG bytes at :data:`DPI`."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lab_key: object = None  # the structure the axes were built for (see _frame)
+        self._lab_axes: Any = None
+        self._chrome: Any = None  # the pixels of the chrome (see draw), and what they were drawn for
+        self._chrome_key: tuple | None = None
+
+    def draw(self, renderer: Any) -> None:
+        """Draw in two passes: the chrome, then the data on top.
+
+        The chrome is what stays put while a slider moves: the background, every
+        axes' patch and its axes' ticks, tick labels and axis labels, the suptitle,
+        and the artists drawn with ``chrome=True`` (titles that do not follow a
+        picker, fixed notes). That is most of the text, and text is the
+        dearest thing to draw. Its pixels are kept and pasted back as long as the
+        layout key (tick labels, axis labels, limits, positions ... see
+        :func:`_layout_key`) and the chrome artists' state are unchanged; the rest
+        (images, lines, cell numbers, titles and notes that follow a picker,
+        spines) is drawn on top every time. Chrome artists must not overlap data
+        artists (they lie outside the axes or in the gaps between grids), so the
+        picture is the one a single pass draws.
+        """
+        engine = self.get_layout_engine()
+        if not isinstance(engine, _RetainedLayout) or not hasattr(renderer, "copy_from_bbox"):
+            super().draw(renderer)
+            return
+        engine.execute(self)
+        suptitle = self._suptitle.get_text() if self._suptitle is not None else None
+        chrome = tuple(_chrome_state(artist) for artist in _chrome_artists(self))
+        key = (engine._key, suptitle, chrome, renderer.width, renderer.height, self.dpi)
+        with engine.laid_out():
+            if self._chrome is not None and key == self._chrome_key:
+                renderer.restore_region(self._chrome)
+            else:
+                with _showing(self, chrome=True):
+                    super().draw(renderer)
+                self._chrome = renderer.copy_from_bbox(self.bbox)
+                self._chrome_key = key
+            with _showing(self, chrome=False):
+                super().draw(renderer)
+
+    def to_png(self, *, dpi: float = DPI, compress_level: int = 6) -> bytes:
+        """Render the figure to PNG bytes at ``dpi``.
+
+        ``compress_level`` is zlib's 0..9: the default 6 makes the smallest
+        files (committed notebooks); 1 encodes about twice as fast for a few
+        percent more bytes (the explorers, which redraw on every slider change).
+        """
+        if self.dpi != dpi:
+            self.dpi = dpi
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        self.canvas.print_png(buffer, pil_kwargs={"compress_level": compress_level})
         return buffer.getvalue()
 
     def _ipython_display_(self) -> None:
@@ -102,10 +211,372 @@ class LabFigure(Figure):
         display({"image/png": self.to_png()}, raw=True)
 
 
+class _RetainedLayout(ConstrainedLayoutEngine):
+    """Matplotlib's constrained layout, run again only when something it measures has changed.
+
+    Laying out measures every tick label, title and note, which costs as much as
+    drawing them. A redraw that changes only data (cell colours, lines, numbers
+    inside the axes) keeps the axes where they are; :func:`_layout_key` says what
+    counts, and the layout reruns whenever it differs from the last run's.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key: tuple | None = None
+        self._paused = False
+
+    @contextlib.contextmanager
+    def laid_out(self) -> Iterator[None]:
+        """Within: the figure is laid out for this draw already (:meth:`LabFigure.draw` draws in two passes)."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
+
+    def execute(self, fig: Figure) -> Any:
+        if self._paused:
+            return None
+        renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else None
+        if renderer is None:
+            return super().execute(fig)
+        if self._key is not None and _layout_key(fig, renderer) == self._key:
+            return None
+        result = super().execute(fig)
+        self._key = _layout_key(fig, renderer)
+        return result
+
+
+_CHROME = "_swin_viz_chrome"  # attribute of an artist drawn with the chrome (see LabFigure.draw)
+
+
+def _set_chrome(artist: Artist, chrome: bool) -> None:
+    artist.__dict__[_CHROME] = chrome
+
+
+def _chrome_artists(fig: Figure) -> list[Artist]:
+    """The artists of ``fig`` marked ``chrome=True`` (besides the patches, axis objects and suptitle)."""
+    return [a for ax in fig.axes for a in ax.get_children() if a.__dict__.get(_CHROME)]
+
+
+def _chrome_state(artist: Artist) -> tuple:
+    """What the chrome's pixels show of ``artist``: a text's string, place and style; for another kind of
+    artist only that it is there and visible (such chrome must never change)."""
+    if isinstance(artist, Text):
+        return (
+            artist.get_gid(), artist.get_text(), artist.get_position(), artist.get_fontsize(), artist.get_color(),
+            artist.get_horizontalalignment(), artist.get_verticalalignment(), artist.get_rotation(),
+            artist.get_fontweight(), artist.get_visible(),
+        )
+    return artist.get_gid(), id(artist), artist.get_visible()
+
+
+@contextlib.contextmanager
+def _showing(fig: Figure, *, chrome: bool) -> Iterator[None]:
+    """Within: only the chrome of ``fig`` is visible (``chrome=True``), or everything but the chrome."""
+    hidden = []
+
+    def hide(artist: Artist | None) -> None:
+        if artist is not None and artist.get_visible():
+            artist.set_visible(False)
+            hidden.append(artist)
+
+    for artist in (*fig.artists, *fig.lines, *fig.patches, *fig.texts, *fig.images, *fig.legends):
+        if (artist is fig._suptitle) != chrome:
+            hide(artist)
+    if not chrome:
+        hide(fig.patch)
+    for ax in fig.axes:
+        for artist in ax.get_children():
+            if artist in fig.axes:
+                continue
+            is_chrome = artist is ax.patch or artist is ax.xaxis or artist is ax.yaxis or artist.__dict__.get(_CHROME, False)
+            if is_chrome != chrome:
+                hide(artist)
+    try:
+        yield
+    finally:
+        for artist in hidden:
+            artist.set_visible(True)
+
+
+def _extent_key(texts: Sequence[Text], renderer: Any) -> tuple | None:
+    """The box around ``texts`` on the canvas, to half a pixel: all the layout takes from them."""
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    if not boxes:
+        return None
+    return tuple(round(2 * v) / 2 for v in Bbox.union(boxes).extents)
+
+
+def _title_key(title: Text, width: float, renderer: Any) -> tuple | None:
+    """A title's height, and how far it overhangs ``width`` pixels: a centred title that fits
+    changes nothing in the layout, whatever it says. (Not its position: the layout moves the suptitle.)"""
+    if not title.get_visible() or not title.get_text():
+        return None
+    extent = title.get_window_extent(renderer)
+    return title.get_fontsize(), round(extent.height, 2), round(max(0.0, extent.width - width), 2)
+
+
+def _axis_key(axis: Any) -> tuple:
+    labels = axis.get_majorticklabels()
+    return (
+        # the label's position is not an input: matplotlib moves it below the tick labels on every draw
+        axis.get_visible(), axis.get_label_position(), axis.label.get_text(), axis.label.get_fontsize(),
+        tuple(axis.get_majorticklocs()),
+        tuple((t.get_text(), t.get_fontsize(), t.get_visible(), t.get_rotation()) for t in labels),
+    )
+
+
+def _layout_key(fig: Figure, renderer: Any) -> tuple:
+    """Everything constrained layout reads from ``fig``: its size, the grids, and per axes the limits, aspect,
+    tick labels, axis labels, title (height and overhang only), legend and the box around the texts that
+    take part in the layout (``in_layout``). A figure whose layout depends on anything else must add it here."""
+    for ax in fig.axes:  # texts are measured where the draw will put them (the layout leaves the aspect undone)
+        ax.apply_aspect()
+    key: list = [tuple(fig.get_size_inches()), fig.dpi, _title_key(fig._suptitle, fig.bbox.width, renderer) if fig._suptitle else None]
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        grid = spec.get_gridspec() if spec is not None else None
+        key.append((
+            spec.get_geometry() if spec is not None else None,
+            tuple(grid.get_width_ratios() or ()) if grid is not None else None,
+            tuple(grid.get_height_ratios() or ()) if grid is not None else None,
+            ax.get_visible(), ax.axison, ax.get_xlim(), ax.get_ylim(), ax.get_aspect(),
+            tuple(spine.get_visible() for spine in ax.spines.values()),
+            _axis_key(ax.xaxis) if ax.axison else None,
+            _axis_key(ax.yaxis) if ax.axison else None,
+            _title_key(ax.title, ax.get_position(original=True).width * fig.bbox.width, renderer),
+            _extent_key([t for t in ax.texts if t.get_visible() and t.get_in_layout()], renderer),
+            ax.get_legend() is not None,
+        ))
+    return tuple(key)
+
+
 def _new_figure(width: float, height: float) -> LabFigure:
-    fig = LabFigure(figsize=(width, height), layout="constrained")
+    fig = LabFigure(figsize=(width, height), layout=_RetainedLayout(), facecolor="white", dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _suptitle(fig: Figure, text: str, *, fontsize: float) -> None:
+    """``fig.suptitle``, keeping the height the layout gave it when the figure is redrawn
+    (``fig.suptitle`` would put it back to its default, and the layout may not run again)."""
+    if fig._suptitle is None:
+        fig.suptitle(text, fontsize=fontsize)
+    else:
+        fig._suptitle.set_text(text)
+        fig._suptitle.set_fontsize(fontsize)
+
+
+def _title(ax: Axes, text: str, *, chrome: bool = True, **props: Any) -> None:
+    """``ax.set_title`` at a fixed height (just above the axes): matplotlib then skips searching
+    for tick labels above the axes on every draw (none of these figures has any).
+
+    ``chrome``: drawn with the chrome (see :meth:`LabFigure.draw`); pass ``False`` for a
+    title that changes with a picker (window, query, shift), or every change redraws the chrome.
+    """
+    ax.set_title(text, y=1.0, **props)
+    _set_chrome(ax.title, chrome)
+
+
+# --------------------------------------------------------------------------- #
+# Retained mode: frames, and artists pooled by gid (see the module docstring) #
+# --------------------------------------------------------------------------- #
+_POOL = "_swin_viz_pool"  # attribute of an Axes: {gid: artist}
+_CLAIMED = "_swin_viz_claimed"  # attribute of an Axes: the gids claimed in the current frame
+_STYLE = "_swin_viz_style"  # attribute of a pooled artist: the properties last applied
+_DATA = "_swin_viz_data"  # attribute of a pooled artist: the geometry last applied
+_TICKS = "_swin_viz_tick_params"  # attribute of an Axes: the tick_params last applied
+
+
+@contextlib.contextmanager
+def _frame(
+    figure: LabFigure | None, key: tuple, size: tuple[float, float], build: Callable[[LabFigure], Any]
+) -> Iterator[tuple[LabFigure, Any]]:
+    """Open a frame on ``figure`` (a new one if ``None``): yields ``(fig, axes)``; sweeps unclaimed artists at the end.
+
+    ``axes`` is what ``build(fig)`` returned when the figure was last built for ``key``;
+    it is built anew (after ``fig.clear()``) only if the figure is new or ``key`` changed.
+    """
+    if figure is None:
+        fig = _new_figure(*size)
+    elif not isinstance(figure, LabFigure):
+        raise TypeError(f"figure must be a LabFigure returned by a plot_* function, got {type(figure).__name__}")
+    else:
+        fig = figure
+        if not np.allclose(fig.get_size_inches(), size):
+            fig.set_size_inches(size)
+    if fig._lab_key != key:
+        fig.clear()
+        fig._lab_key = None
+        fig._lab_axes = build(fig)
+        fig._lab_key = key
+    for ax in fig.axes:
+        ax.__dict__[_CLAIMED] = set()
+    yield fig, fig._lab_axes
+    for ax in fig.axes:
+        pool, claimed = ax.__dict__.get(_POOL, {}), ax.__dict__.get(_CLAIMED, set())
+        for gid in [gid for gid in pool if gid not in claimed]:
+            pool.pop(gid).remove()
+        claimed.clear()
+
+
+def _set_ratios(ax: Axes, *, width: Sequence[float] | None = None, height: Sequence[float] | None = None) -> None:
+    """Set the width/height ratios of the grid ``ax`` sits in (every frame: they may follow the data)."""
+    grid = ax.get_subplotspec().get_gridspec()
+    if width is not None:
+        grid.set_width_ratios(width)
+    if height is not None:
+        grid.set_height_ratios(height)
+
+
+def _pooled(ax: Axes, gid: str, make: Callable[[], Artist]) -> tuple[Any, bool]:
+    """The artist named ``gid`` in ``ax`` (made by ``make()`` if there is none), claimed for this frame; and whether it is new."""
+    pool = ax.__dict__.setdefault(_POOL, {})
+    artist = pool.get(gid)
+    new = artist is None or artist.axes is not ax
+    if new:
+        artist = make()
+        artist.set_gid(gid)
+        pool[gid] = artist
+    ax.__dict__.setdefault(_CLAIMED, set()).add(gid)
+    return artist, new
+
+
+def _style(artist: Artist, props: dict[str, Any]) -> None:
+    """Apply ``props`` to ``artist`` unless they are the ones it already has."""
+    if artist.__dict__.get(_STYLE) != props:
+        artist.update(props)
+        artist.__dict__[_STYLE] = props
+
+
+def _changed(artist: Artist, data: Any) -> bool:
+    """Whether ``data`` (an array of geometry) differs from what ``artist`` was last given; remembers it."""
+    data = np.asarray(data, dtype=float)
+    old = artist.__dict__.get(_DATA)
+    if old is not None and old.shape == data.shape and np.array_equal(old, data):
+        return False
+    artist.__dict__[_DATA] = data
+    return True
+
+
+def _tick_params(ax: Axes, **props: Any) -> None:
+    """``ax.tick_params(**props)``, skipped when the axes already had exactly these (it restyles every tick)."""
+    if ax.__dict__.get(_TICKS) != props:
+        ax.tick_params(**props)
+        ax.__dict__[_TICKS] = props
+
+
+def _bytes(rgba: np.ndarray) -> np.ndarray:
+    """Float RGBA colours in ``[0, 1]`` as ``uint8`` (Agg resamples those three times faster than floats)."""
+    if rgba.dtype == np.uint8:
+        return rgba
+    return (np.clip(rgba, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _image(ax: Axes, gid: str, rgba: np.ndarray, extent: tuple[float, float, float, float], *, zorder: float = 1) -> AxesImage:
+    """A pooled ``imshow`` of an ``[R, C, 4]`` colour array over ``extent`` (nearest-neighbour, no autoscale).
+
+    The image holds the colours as ``uint8`` (:func:`_bytes`).
+    """
+    rgba = _bytes(rgba)
+    image, new = _pooled(ax, gid, lambda: ax.imshow(rgba, extent=extent, interpolation="nearest", zorder=zorder))
+    if not new:
+        image.set_data(rgba)
+        if not np.array_equal(image.get_extent(), extent):
+            image.set_extent(extent)
+        _style(image, {"zorder": zorder})
+    return image
+
+
+def _lines(
+    ax: Axes, gid: str, segments: np.ndarray | Sequence, *, color: str, linewidth: float, linestyle: str = "solid", zorder: float = 2
+) -> LineCollection:
+    """A pooled ``LineCollection`` of ``[n, 2, 2]`` segments ``((x0, y0), (x1, y1))``."""
+    collection, _ = _pooled(ax, gid, lambda: ax.add_collection(LineCollection([]), autolim=False))
+    if _changed(collection, segments):
+        collection.set_segments(segments)
+    _style(collection, {"color": color, "linewidth": linewidth, "linestyle": linestyle, "zorder": zorder})
+    return collection
+
+
+def _boxes(x: np.ndarray | float, y: np.ndarray | float, width: np.ndarray | float, height: np.ndarray | float) -> np.ndarray:
+    """Corners ``[n, 4, 2]`` of the rectangles with lower-left ``(x, y)`` and size ``width x height`` (broadcast)."""
+    x, y, width, height = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=float)) for v in (x, y, width, height)))
+    return np.stack(
+        [np.stack([x, y], -1), np.stack([x + width, y], -1), np.stack([x + width, y + height], -1), np.stack([x, y + height], -1)],
+        axis=1,
+    )
+
+
+def _polygons(
+    ax: Axes,
+    gid: str,
+    verts: np.ndarray | Sequence,
+    *,
+    facecolor: str = "none",
+    edgecolor: str = "none",
+    linewidth: float = 0.0,
+    zorder: float = 4,
+) -> PolyCollection:
+    """A pooled ``PolyCollection`` (e.g. all the outlines of one kind, or the bars of one series)."""
+    collection, _ = _pooled(ax, gid, lambda: ax.add_collection(PolyCollection([]), autolim=False))
+    if _changed(collection, verts):
+        collection.set_verts(verts)
+    _style(
+        collection,
+        {"facecolor": facecolor, "edgecolor": edgecolor, "linewidth": linewidth, "zorder": zorder, "joinstyle": "miter"},
+    )
+    return collection
+
+
+#: Properties every pooled text gets unless told otherwise (``ax.text``'s defaults).
+_TEXT_DEFAULTS: dict[str, Any] = {
+    "horizontalalignment": "left",
+    "verticalalignment": "baseline",
+    "rotation": 0.0,
+    "color": "black",
+    "fontweight": "normal",
+    "zorder": 3,
+    "clip_on": False,
+    "in_layout": True,
+}
+_TEXT_ALIASES = {"ha": "horizontalalignment", "va": "verticalalignment"}
+
+
+def _text(ax: Axes, gid: str, x: float, y: float, text: str, *, chrome: bool = False, **props: Any) -> Text:
+    """A pooled ``ax.text(x, y, text, **props)``; properties not given take ``ax.text``'s defaults.
+
+    ``chrome=True``: drawn with the chrome (:meth:`LabFigure.draw`): for texts that rarely change
+    and overlap no data artist (window numbers in the gaps, fixed notes).
+    """
+    artist, _ = _pooled(ax, gid, lambda: ax.text(x, y, text))
+    _set_chrome(artist, chrome)
+    artist.set_position((x, y))
+    artist.set_text(text)
+    style = {**_TEXT_DEFAULTS, "fontsize": matplotlib.rcParams["font.size"], "transform": ax.transData}
+    style.update({_TEXT_ALIASES.get(name, name): value for name, value in props.items()})
+    _style(artist, style)
+    return artist
+
+
+def _bracket(ax: Axes, gid: str, start: tuple[float, float], end: tuple[float, float], arrowprops: dict[str, Any]) -> Annotation:
+    """A pooled arrow from ``end`` to ``start`` (an ``annotate`` with no text, drawn outside the axes too)."""
+    arrow, new = _pooled(ax, gid, lambda: ax.annotate("", xy=start, xytext=end, arrowprops=arrowprops, annotation_clip=False))
+    if not new:
+        arrow.xy = start
+        arrow.set_position(end)
+    return arrow
+
+
+def _legend(ax: Axes, gid: str, entries: Sequence[tuple[str, str]], **props: Any) -> Legend:
+    """A pooled legend of ``(colour, label)`` patches (made once: its entries never change for a gid).
+
+    Not chrome: it lies inside the axes, over the data.
+    """
+    handles = [Patch(facecolor=colour, label=label) for colour, label in entries]
+    legend, _ = _pooled(ax, gid, lambda: ax.legend(handles=handles, **props))
+    return legend
 
 
 # --------------------------------------------------------------------------- #
@@ -129,6 +600,46 @@ def _fontsize(cells: int, base: float = 100.0) -> float:
     return float(min(12.0, max(5.0, base / max(cells, 1))))
 
 
+def _annotated(*sides: int) -> bool:
+    """Whether a grid with these side lengths (cells) is small enough to carry its numbers."""
+    return max(sides) <= MAX_ANNOTATED
+
+
+def _cell_lines(rows: int, cols: int, origins: np.ndarray) -> np.ndarray:
+    """Segments ``[n, 2, 2]`` of the lines around the cells of ``rows x cols`` grids whose cell ``(0, 0)`` is at each of ``origins`` ``[k, 2]``."""
+    x0, y0 = origins[:, 0:1] - 0.5, origins[:, 1:2] - 0.5  # [k, 1]
+    xs, ys = x0 + np.arange(cols + 1), y0 + np.arange(rows + 1)  # [k, cols + 1], [k, rows + 1]
+    vertical = np.stack(
+        [np.stack([xs, np.broadcast_to(y0, xs.shape)], -1), np.stack([xs, np.broadcast_to(y0 + rows, xs.shape)], -1)], axis=2
+    )
+    horizontal = np.stack(
+        [np.stack([np.broadcast_to(x0, ys.shape), ys], -1), np.stack([np.broadcast_to(x0 + cols, ys.shape), ys], -1)], axis=2
+    )
+    return np.concatenate([vertical.reshape(-1, 2, 2), horizontal.reshape(-1, 2, 2)])
+
+
+def _cell_texts(
+    ax: Axes,
+    name: str,
+    colours: np.ndarray,
+    texts: Sequence[Sequence[str]],
+    origin: tuple[float, float],
+    fontsize: float,
+    alpha: np.ndarray | None = None,
+) -> None:
+    rows, cols = colours.shape[:2]
+    x0, y0 = origin
+    for r in range(rows):
+        for c in range(cols):
+            text = texts[r][c]
+            if text:
+                faded = alpha is not None and alpha[r, c] < 1
+                _text(
+                    ax, f"{name}/text/{r}/{c}", x0 + c, y0 + r, text, ha="center", va="center", fontsize=fontsize,
+                    color="#888888" if faded else _text_colour(colours[r, c]), zorder=3, in_layout=False,
+                )
+
+
 def _draw_cells(
     ax: Axes,
     colours: np.ndarray,
@@ -137,69 +648,127 @@ def _draw_cells(
     origin: tuple[float, float] = (0.0, 0.0),
     fontsize: float | None = None,
     alpha: np.ndarray | None = None,
+    name: str = "cells",
 ) -> None:
-    """Draw an ``[R, C, 4]`` colour grid with its cell texts; cell ``(r, c)`` is centred at ``origin + (c, r)``."""
+    """Draw an ``[R, C, 4]`` colour grid with its cell texts; cell ``(r, c)`` is centred at ``origin + (c, r)``.
+
+    The artists are pooled under ``name`` (two grids in one axes need two names).
+    """
     rows, cols = colours.shape[:2]
     x0, y0 = origin
     image = colours.copy()
     if alpha is not None:
         image[..., 3] = alpha
-    ax.imshow(
-        image,
-        extent=(x0 - 0.5, x0 + cols - 0.5, y0 + rows - 0.5, y0 - 0.5),
-        interpolation="nearest",
-        zorder=1,
-    )
-    # thin white lines between cells
-    ax.vlines(np.arange(cols + 1) + x0 - 0.5, y0 - 0.5, y0 + rows - 0.5, colors="white", linewidth=0.8, zorder=2)
-    ax.hlines(np.arange(rows + 1) + y0 - 0.5, x0 - 0.5, x0 + cols - 0.5, colors="white", linewidth=0.8, zorder=2)
-    if texts is None or max(rows, cols) > MAX_ANNOTATED:
+    _image(ax, f"{name}/image", image, (x0 - 0.5, x0 + cols - 0.5, y0 + rows - 0.5, y0 - 0.5))
+    if max(rows, cols) <= MAX_LINED:  # thin white lines between cells
+        _lines(ax, f"{name}/lines", _cell_lines(rows, cols, np.array([origin])), color="white", linewidth=0.8, zorder=2)
+    if texts is None or not _annotated(rows, cols):
         return
     size = fontsize if fontsize is not None else _fontsize(max(rows, cols))
-    for r in range(rows):
-        for c in range(cols):
-            text = texts[r][c]
-            if text:
-                faded = alpha is not None and alpha[r, c] < 1
-                ax.text(
-                    x0 + c,
-                    y0 + r,
-                    text,
-                    ha="center",
-                    va="center",
-                    fontsize=size,
-                    color="#888888" if faded else _text_colour(colours[r, c]),
-                    zorder=3,
-                )
+    _cell_texts(ax, name, colours, texts, origin, size, alpha)
 
 
-def _finish_grid(ax: Axes, rows: int, cols: int, *, xlabel: str = "column", ylabel: str = "row") -> None:
+def _supersampling(gap: float) -> int:
+    """The smallest factor ``f`` (1..10) that makes ``gap * f`` a whole number of pixels."""
+    for factor in range(1, 11):
+        if abs(gap * factor - round(gap * factor)) < 1e-9:
+            return factor
+    raise ValueError(f"gap={gap} must be a multiple of 0.1")
+
+
+def _draw_tiles(
+    ax: Axes,
+    colours: np.ndarray,
+    per_row: int,
+    gap: float,
+    *,
+    texts: Sequence[Sequence[Sequence[str]]] | None = None,
+    fontsize: float | None = None,
+    name: str = "tiles",
+) -> list[tuple[float, float]]:
+    """Draw ``K`` grids ``[K, R, C, 4]`` as tiles, ``per_row`` a row, ``gap`` cells apart, as ONE image.
+
+    Tile ``k`` sits at row ``k // per_row``, column ``k % per_row``; its cell ``(r, c)``
+    is centred at ``origin_k + (c, r)`` with ``origin_k = (col * (C + gap), row * (R + gap))``.
+    Returns the origins. The gaps are transparent; ``texts[k][r][c]`` are the cell texts.
+    """
+    n_tiles, rows, cols = colours.shape[:3]
+    tile_rows = -(-n_tiles // per_row)
+    factor = _supersampling(gap)
+    gap_px = round(gap * factor)
+    step_x, step_y = cols * factor + gap_px, rows * factor + gap_px
+    canvas = np.zeros((tile_rows * step_y - gap_px, per_row * step_x - gap_px, 4), dtype=np.uint8)
+    sampled = _bytes(colours)
+    if factor > 1:
+        sampled = sampled.repeat(factor, axis=1).repeat(factor, axis=2)
+    origins = []
+    for k in range(n_tiles):
+        a, b = divmod(k, per_row)
+        canvas[a * step_y : a * step_y + rows * factor, b * step_x : b * step_x + cols * factor] = sampled[k]
+        origins.append((b * (cols + gap), a * (rows + gap)))
+    extent = (-0.5, per_row * (cols + gap) - gap - 0.5, tile_rows * (rows + gap) - gap - 0.5, -0.5)
+    _image(ax, f"{name}/image", canvas, extent)
+    if max(per_row * (cols + gap), tile_rows * (rows + gap)) <= MAX_LINED:
+        _lines(ax, f"{name}/lines", _cell_lines(rows, cols, np.array(origins)), color="white", linewidth=0.8, zorder=2)
+    if texts is not None and _annotated(rows, cols):
+        size = fontsize if fontsize is not None else _fontsize(max(rows, cols))
+        for k, origin in enumerate(origins):
+            _cell_texts(ax, f"{name}/{k}", colours[k], texts[k], origin, size)
+    return origins
+
+
+def _tick_step(cells: int, every: int | None = None) -> int:
+    """A tick on every cell up to :data:`MAX_ANNOTATED`; beyond, every ``every`` cells (e.g. the window) if that
+    gives at most :data:`MAX_TICKS` ticks, else the smallest of 2, 5, 10, 20 … that does."""
+    if cells <= MAX_ANNOTATED:
+        return 1
+    if every is not None and every > 1 and -(-cells // every) <= MAX_TICKS:
+        return every
+    magnitude = 1
+    while True:
+        for base in (2, 5, 10):
+            if -(-cells // (base * magnitude)) <= MAX_TICKS:
+                return base * magnitude
+        magnitude *= 10
+
+
+def _finish_grid(
+    ax: Axes,
+    rows: int,
+    cols: int,
+    *,
+    xlabel: str = "column",
+    ylabel: str = "row",
+    every: tuple[int, int] | None = None,
+) -> None:
+    """Limits, labels and ticks of a grid panel; ``every`` ``(rows, cols)``: where to tick a big grid (the window borders)."""
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    step_c = max(1, int(np.ceil(cols / MAX_ANNOTATED)))
-    step_r = max(1, int(np.ceil(rows / MAX_ANNOTATED)))
-    ax.set_xticks(np.arange(0, cols, step_c))
-    ax.set_yticks(np.arange(0, rows, step_r))
-    ax.tick_params(length=0, labelsize=_fontsize(max(rows, cols), 110))
+    every_r, every_c = every if every is not None else (None, None)
+    x_ticks = np.arange(0, cols, _tick_step(cols, every_c))
+    y_ticks = np.arange(0, rows, _tick_step(rows, every_r))
+    ax.set_xticks(x_ticks, [str(t) for t in x_ticks])
+    ax.set_yticks(y_ticks, [str(t) for t in y_ticks])
+    _tick_params(ax, length=0, labelsize=_fontsize(max(rows, cols), 110))
     for spine in ax.spines.values():
         spine.set_visible(False)
 
 
 def _window_borders(
-    ax: Axes, height: int, width: int, window: tuple[int, int], offset: tuple[int, int] = (0, 0), **style: object
+    ax: Axes, height: int, width: int, window: tuple[int, int], offset: tuple[int, int] = (0, 0), *, gid: str = "borders"
 ) -> None:
     """Thick lines on the window borders: every ``window`` cells from ``offset``, plus the map's edges."""
-    style = {"colors": "black", "linewidth": 2.0, "zorder": 4, **style}
     rows = sorted({0, height, *range(offset[0] % window[0], height + 1, window[0])})
     cols = sorted({0, width, *range(offset[1] % window[1], width + 1, window[1])})
-    ax.hlines(np.array(rows) - 0.5, -0.5, width - 0.5, **style)
-    ax.vlines(np.array(cols) - 0.5, -0.5, height - 0.5, **style)
+    segments = [((-0.5, r - 0.5), (width - 0.5, r - 0.5)) for r in rows]
+    segments += [((c - 0.5, -0.5), (c - 0.5, height - 0.5)) for c in cols]
+    _lines(ax, gid, segments, color="black", linewidth=2.0, zorder=4)
 
 
 def _labels_text(labels: torch.Tensor) -> list[list[str]]:
-    return [[str(int(v)) for v in row] for row in labels.reshape(labels.shape[0], -1)]
+    return [[str(v) for v in row] for row in labels.reshape(labels.shape[0], -1).tolist()]
 
 
 def _as_2d(tensor: torch.Tensor, name: str) -> torch.Tensor:
@@ -222,7 +791,8 @@ def _token_ticks(ax: Axes, labels: torch.Tensor, *, axis: str, prefix: str) -> N
     n = labels.shape[0]
     if n > MAX_ANNOTATED:
         return
-    ticks = [f"{prefix}{i}\n({int(labels[i])})" if axis == "x" else f"{prefix}{i} ({int(labels[i])})" for i in range(n)]
+    values = labels.tolist()
+    ticks = [f"{prefix}{i}\n({int(values[i])})" if axis == "x" else f"{prefix}{i} ({int(values[i])})" for i in range(n)]
     size = _fontsize(n, 80)
     if axis == "x":
         ax.set_xticks(range(n), ticks, fontsize=size)
@@ -232,7 +802,9 @@ def _token_ticks(ax: Axes, labels: torch.Tensor, *, axis: str, prefix: str) -> N
 
 def _query_key_axes(ax: Axes, n: int, labels: torch.Tensor | None) -> None:
     """Axes of an ``[N, N]`` grid: rows are query tokens ``i``, columns key tokens ``j``, ticked with their labels."""
-    _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i")
+    root = math.isqrt(n)
+    every = (root, root) if root * root == n else None  # N = M * M: tick each row of the window
+    _finish_grid(ax, n, n, xlabel="key token j", ylabel="query token i", every=every)
     if labels is not None:
         _token_ticks(ax, labels, axis="x", prefix="j=")
         _token_ticks(ax, labels, axis="y", prefix="i=")
@@ -261,19 +833,21 @@ def draw_cyclic_shift(
     tokens = _as_2d(tokens, "tokens")
     labels = _as_2d(labels, "labels")
     rows, cols = tokens.shape
-    texts = [[f"{int(t) // width},{int(t) % width}" for t in row] for row in tokens]
+    texts = [[f"{t // width},{t % width}" for t in row] for row in tokens.tolist()] if _annotated(rows, cols) else None
     _draw_cells(ax, region_colours(labels), texts, fontsize=_fontsize(cols, 75))
     if window is not None:
         _window_borders(ax, rows, cols, window, window_offset)
     if seam is not None:
         seam_row, seam_col = seam
-        style = {"colors": "#d62728", "linewidth": 2.5, "linestyles": "--", "zorder": 5}
+        segments = []
         if 0 < seam_row < rows:
-            ax.hlines(seam_row - 0.5, -0.5, cols - 0.5, **style)
+            segments.append(((-0.5, seam_row - 0.5), (cols - 0.5, seam_row - 0.5)))
         if 0 < seam_col < cols:
-            ax.vlines(seam_col - 0.5, -0.5, rows - 0.5, **style)
-    _finish_grid(ax, rows, cols)
-    ax.set_title(title, fontsize=10)
+            segments.append(((seam_col - 0.5, -0.5), (seam_col - 0.5, rows - 0.5)))
+        if segments:
+            _lines(ax, "seam", segments, color="#d62728", linewidth=2.5, linestyle="--", zorder=5)
+    _finish_grid(ax, rows, cols, every=window)
+    _title(ax, title, fontsize=10)
 
 
 def plot_cyclic_shift(
@@ -282,6 +856,8 @@ def plot_cyclic_shift(
     labels: torch.Tensor,
     shift: int | tuple[int, int],
     window: int | tuple[int, int] | None = None,
+    *,
+    figure: LabFigure | None = None,
 ) -> LabFigure:
     """Before and after ``torch.roll(x, (-s, -s))``, side by side (walkthrough figure 1).
 
@@ -294,6 +870,7 @@ def plot_cyclic_shift(
         window: ``M`` or ``(Mh, Mw)`` to draw the window borders: the regular
             windows on the rolled map (right) are the shifted windows, offset by
             ``s``, of the original map (left).
+        figure: a figure this function returned before, to redraw in place.
 
     Cells show each token's original ``row,col``; dashed red lines mark where
     the map is cut (left) and where the moved rows and columns now join (right).
@@ -309,22 +886,23 @@ def plot_cyclic_shift(
     shift_hw = as_pair(shift, "shift")
     window_hw = None if window is None else as_pair(window, "window")
     side = min(6.0, 2.0 + 0.45 * width)
-    fig = _new_figure(2 * side + 0.4, side * height / width + 0.7)
-    before, after = fig.subplots(1, 2)
-    draw_cyclic_shift(
-        before, x, reverse_cyclic_shift(labels, shift_hw), width, seam=shift_hw, title="x  (before)",
-        window=window_hw, window_offset=shift_hw,
-    )
-    draw_cyclic_shift(
-        after,
-        shifted_x,
-        labels,
-        width,
-        seam=(height - shift_hw[0], width - shift_hw[1]),
-        title=f"torch.roll(x, shifts=({-shift_hw[0]}, {-shift_hw[1]}))  (after)",
-        window=window_hw,
-    )
-    fig.suptitle("Cyclic shift: the top rows and left columns wrap to the bottom and right", fontsize=11)
+    size = (2 * side + 0.4, side * height / width + 0.7)
+    with _frame(figure, ("cyclic_shift",), size, lambda fig: fig.subplots(1, 2)) as (fig, (before, after)):
+        draw_cyclic_shift(
+            before, x, reverse_cyclic_shift(labels, shift_hw), width, seam=shift_hw, title="x  (before)",
+            window=window_hw, window_offset=shift_hw,
+        )
+        draw_cyclic_shift(
+            after,
+            shifted_x,
+            labels,
+            width,
+            seam=(height - shift_hw[0], width - shift_hw[1]),
+            title=f"torch.roll(x, shifts=({-shift_hw[0]}, {-shift_hw[1]}))  (after)",
+            window=window_hw,
+        )
+        _title(after, after.get_title(), fontsize=10, chrome=False)  # follows the shift
+        _suptitle(fig, "Cyclic shift: the top rows and left columns wrap to the bottom and right", fontsize=11)
     return fig
 
 
@@ -345,6 +923,9 @@ def _span(noun: str, start: int, stop: int) -> str:
     return f"{noun} {start}" if stop - start == 1 else f"{noun}s {start}–{stop - 1}"
 
 
+_BRACKET = {"arrowstyle": "|-|", "color": "#444444", "shrinkA": 0, "shrinkB": 0, "mutation_scale": 3}
+
+
 def draw_region_labels(
     ax: Axes, labels: torch.Tensor, window: int | tuple[int, int], shift: int | tuple[int, int], *, bands: bool = True
 ) -> None:
@@ -352,45 +933,47 @@ def draw_region_labels(
     labels = _as_2d(labels, "labels")
     height, width = labels.shape
     window_hw, shift_hw = as_pair(window, "window"), as_pair(shift, "shift")
-    _draw_cells(ax, region_colours(labels), _labels_text(labels))
+    _draw_cells(ax, region_colours(labels), _labels_text(labels) if _annotated(height, width) else None)
     _window_borders(ax, height, width, window_hw)
-    _finish_grid(ax, height, width)
+    _finish_grid(ax, height, width, every=window_hw)
     if not bands:
         return
-    bracket = {"arrowstyle": "|-|", "color": "#444444", "shrinkA": 0, "shrinkB": 0, "mutation_scale": 3}
     for k, (start, stop, text) in enumerate(_bands(height, window_hw[0], shift_hw[0])):
-        ax.annotate("", xy=(width - 0.2, start - 0.45), xytext=(width - 0.2, stop - 0.55), arrowprops=bracket,
-                    annotation_clip=False)
-        ax.text(width + 0.1, (start + stop - 1) / 2, f"h_slices[{k}] = {text}\n{_span('row', start, stop)}",
-                va="center", ha="left", fontsize=8, clip_on=False)
+        _bracket(ax, f"bands/h/{k}/bracket", (width - 0.2, start - 0.45), (width - 0.2, stop - 0.55), _BRACKET)
+        _text(ax, f"bands/h/{k}", width + 0.1, (start + stop - 1) / 2, f"h_slices[{k}] = {text}\n{_span('row', start, stop)}",
+              va="center", ha="left", fontsize=8)
     for k, (start, stop, text) in enumerate(_bands(width, window_hw[1], shift_hw[1])):
-        ax.annotate("", xy=(start - 0.45, -0.8), xytext=(stop - 0.55, -0.8), arrowprops=bracket, annotation_clip=False)
-        ax.text((start + stop - 1) / 2, -1.0, f"w_slices[{k}] = {text}\n{_span('col', start, stop)}",
-                va="bottom", ha="center", rotation=90, fontsize=8, clip_on=False)
+        _bracket(ax, f"bands/w/{k}/bracket", (start - 0.45, -0.8), (stop - 0.55, -0.8), _BRACKET)
+        _text(ax, f"bands/w/{k}", (start + stop - 1) / 2, -1.0, f"w_slices[{k}] = {text}\n{_span('col', start, stop)}",
+              va="bottom", ha="center", rotation=90, fontsize=8)
     ax.xaxis.set_label_position("bottom")
 
 
-def plot_region_labels(labels: torch.Tensor, window: int | tuple[int, int], shift: int | tuple[int, int]) -> LabFigure:
+def plot_region_labels(
+    labels: torch.Tensor, window: int | tuple[int, int], shift: int | tuple[int, int], *, figure: LabFigure | None = None
+) -> LabFigure:
     """The region label map of the rolled feature map, with its slice bands (walkthrough figure 2).
 
     Args:
         labels: ``[H, W]`` from ``region_labels``.
         window: ``M`` or ``(Mh, Mw)`` (thick lines are window borders).
         shift: ``s`` or ``(sh, sw)`` (the bands are ``region_slices(M, s)``).
+        figure: a figure this function returned before, to redraw in place.
     """
     labels = _as_2d(labels, "labels")
     height, width = labels.shape
     side = min(6.5, 2.0 + 0.45 * width)
-    fig = _new_figure(side + 3.2, side * height / width + 1.6)
-    ax = fig.subplots()
-    draw_region_labels(ax, labels, window, shift)
-    fig.suptitle("img_mask: one label (cnt) per region, cnt counting over (h_slices × w_slices)", fontsize=11)
+    size = (side + 3.2, side * height / width + 1.6)
+    with _frame(figure, ("region_labels",), size, lambda fig: fig.subplots()) as (fig, ax):
+        draw_region_labels(ax, labels, window, shift)
+        _suptitle(fig, "img_mask: one label (cnt) per region, cnt counting over (h_slices × w_slices)", fontsize=11)
     return fig
 
 
 # --------------------------------------------------------------------------- #
 # Stage 3: windows                                                            #
 # --------------------------------------------------------------------------- #
+#: Gap between the windows of :func:`draw_window_partition`, in cells.
 GAP = 0.6
 
 
@@ -405,25 +988,29 @@ def draw_window_partition(ax: Axes, windows: torch.Tensor, windows_per_row: int,
     rows_of_windows = n_windows // windows_per_row
     annotate = max(window_h, window_w) * max(rows_of_windows, windows_per_row) <= MAX_ANNOTATED * 2
     size = _fontsize(max(window_h * rows_of_windows, window_w * windows_per_row), 90)
-    for k in range(n_windows):
-        a, b = divmod(k, windows_per_row)
-        x0, y0 = b * (window_w + GAP), a * (window_h + GAP)
-        _draw_cells(ax, region_colours(windows[k]), _labels_text(windows[k]) if annotate else None, origin=(x0, y0), fontsize=size)
-        edge = "#d62728" if k == highlight else "black"
-        ax.add_patch(matplotlib.patches.Rectangle((x0 - 0.5, y0 - 0.5), window_w, window_h, fill=False,
-                                                  edgecolor=edge, linewidth=3 if k == highlight else 1.5, zorder=4))
-        ax.text(x0 - 0.45, y0 - 0.55, f"#{k}", ha="left", va="bottom", fontsize=max(size - 1, 5), color=edge)
+    texts = [_labels_text(w) for w in windows] if annotate else None
+    origins = _draw_tiles(ax, region_colours(windows), windows_per_row, GAP, texts=texts, fontsize=size, name="windows")
+    corners = np.array(origins) - 0.5
+    plain = [k for k in range(n_windows) if k != highlight]
+    _polygons(ax, "frames", _boxes(corners[plain, 0], corners[plain, 1], window_w, window_h), edgecolor="black", linewidth=1.5)
+    if highlight is not None:
+        x0, y0 = corners[highlight]
+        _polygons(ax, "highlight", _boxes(x0, y0, window_w, window_h), edgecolor="#d62728", linewidth=3)
+    for k, (x0, y0) in enumerate(origins):
+        _text(ax, f"title/{k}", x0 - 0.45, y0 - 0.55, f"#{k}", ha="left", va="bottom", fontsize=max(size - 1, 5),
+              color="#d62728" if k == highlight else "black", in_layout=False, chrome=True)
     ax.set_xlim(-0.7, windows_per_row * (window_w + GAP) - GAP - 0.3)
     ax.set_ylim(rows_of_windows * (window_h + GAP) - GAP - 0.3, -1.1)
     ax.set_axis_off()
 
 
-def plot_window_partition(windows: torch.Tensor, height: int, width: int) -> LabFigure:
+def plot_window_partition(windows: torch.Tensor, height: int, width: int, *, figure: LabFigure | None = None) -> LabFigure:
     """The label map cut into windows, in the order ``window_partition`` returns them (walkthrough figure 3).
 
     Args:
         windows: ``[nW, Mh, Mw]`` (or ``[nW, Mh, Mw, 1]``) from ``window_partition(img_mask, M)``.
         height, width: the feature map's ``H, W`` (to lay the windows out as they sat).
+        figure: a figure this function returned before, to redraw in place.
     """
     if isinstance(windows, torch.Tensor) and windows.dim() == 4:
         windows = windows[..., 0]
@@ -434,11 +1021,10 @@ def plot_window_partition(windows: torch.Tensor, height: int, width: int) -> Lab
         raise ValueError(f"{n_windows} windows of {window_h}x{window_w} do not tile a {height}x{width} map")
     per_row = width // window_w
     side = min(7.0, 2.0 + 0.5 * width)
-    fig = _new_figure(side, side * height / width + 0.6)
-    ax = fig.subplots()
-    draw_window_partition(ax, windows, per_row)
-    ax.set_title(f"window_partition(img_mask, {window_h if window_h == window_w else (window_h, window_w)}): "
-                 f"{n_windows} windows, row-major", fontsize=11)
+    with _frame(figure, ("window_partition",), (side, side * height / width + 0.6), lambda fig: fig.subplots()) as (fig, ax):
+        draw_window_partition(ax, windows, per_row)
+        _title(ax, f"window_partition(img_mask, {window_h if window_h == window_w else (window_h, window_w)}): "
+                     f"{n_windows} windows, row-major", fontsize=11)
     return fig
 
 
@@ -446,43 +1032,46 @@ def draw_window_rows(ax: Axes, mask_windows: torch.Tensor, *, highlight: int | N
     """Draw ``mask_windows`` ``[nW, N]``: one row of token labels per window; mixed rows flagged on the right."""
     mask_windows = _as_2d(mask_windows, "mask_windows")
     n_windows, n_tokens = mask_windows.shape
-    _draw_cells(ax, region_colours(mask_windows), _labels_text(mask_windows), fontsize=_fontsize(max(n_tokens, n_windows), 90))
+    texts = _labels_text(mask_windows) if _annotated(n_windows, n_tokens) else None
+    _draw_cells(ax, region_colours(mask_windows), texts, fontsize=_fontsize(max(n_tokens, n_windows), 90))
     _finish_grid(ax, n_windows, n_tokens, xlabel="token n (row-major inside the window)", ylabel="window k")
-    mixed = [len(torch.unique(row)) > 1 for row in mask_windows]
     if n_windows <= MAX_ANNOTATED * 2:
+        mixed = (mask_windows != mask_windows[:, :1]).any(dim=1).tolist()
         for k, is_mixed in enumerate(mixed):
-            ax.text(n_tokens - 0.2, k, " needs mask" if is_mixed else " one region", va="center", ha="left",
-                    fontsize=_fontsize(n_windows, 80), color="#d62728" if is_mixed else "#2ca02c", clip_on=False)
+            _text(ax, f"flag/{k}", n_tokens - 0.2, k, " needs mask" if is_mixed else " one region", va="center", ha="left",
+                  fontsize=_fontsize(n_windows, 80), color="#d62728" if is_mixed else "#2ca02c")
     if highlight is not None:
-        ax.add_patch(matplotlib.patches.Rectangle((-0.5, highlight - 0.5), n_tokens, 1, fill=False,
-                                                  edgecolor="#d62728", linewidth=3, zorder=5))
+        _polygons(ax, "highlight", _boxes(-0.5, highlight - 0.5, n_tokens, 1), edgecolor="#d62728", linewidth=3, zorder=5)
 
 
-def plot_window_rows(mask_windows: torch.Tensor, *, highlight: int | None = None) -> LabFigure:
+def plot_window_rows(
+    mask_windows: torch.Tensor, *, highlight: int | None = None, figure: LabFigure | None = None
+) -> LabFigure:
     """``mask_windows.view(-1, M*M)``: each window as a row of ``N`` labels (walkthrough figure 4).
 
     Args:
         mask_windows: ``[nW, N]`` from ``window_labels``.
         highlight: a window index to outline.
+        figure: a figure this function returned before, to redraw in place.
     """
     mask_windows = _as_2d(mask_windows, "mask_windows")
     n_windows, n_tokens = mask_windows.shape
-    width = min(8.0, 2.5 + 0.45 * n_tokens)
-    fig = _new_figure(width, min(8.0, 1.2 + 0.38 * n_windows))
-    ax = fig.subplots()
-    draw_window_rows(ax, mask_windows, highlight=highlight)
-    ax.set_title(f"mask_windows.view(-1, window_size * window_size): [{n_windows}, {n_tokens}]", fontsize=11)
+    size = (min(8.0, 2.5 + 0.45 * n_tokens), min(8.0, 1.2 + 0.38 * n_windows))
+    with _frame(figure, ("window_rows",), size, lambda fig: fig.subplots()) as (fig, ax):
+        draw_window_rows(ax, mask_windows, highlight=highlight)
+        _title(ax, f"mask_windows.view(-1, window_size * window_size): [{n_windows}, {n_tokens}]", fontsize=11)
     return fig
 
 
 # --------------------------------------------------------------------------- #
 # Stage 4: broadcast subtraction                                              #
 # --------------------------------------------------------------------------- #
-def plot_broadcast_operands(labels: torch.Tensor) -> LabFigure:
+def plot_broadcast_operands(labels: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
     """The two operands of ``mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)`` for one window (figure 5).
 
     Args:
         labels: ``[N]``, one row of ``mask_windows``.
+        figure: a figure this function returned before, to redraw in place.
 
     Left, ``unsqueeze(1)`` is ``[1, N]``: broadcasting repeats that row ``N``
     times, so entry ``(i, j)`` is ``label[j]``. Right, ``unsqueeze(2)`` is
@@ -492,22 +1081,21 @@ def plot_broadcast_operands(labels: torch.Tensor) -> LabFigure:
     labels = _as_1d(labels, "labels")
     n = labels.shape[0]
     side = min(5.5, 1.8 + 0.42 * n)
-    fig = _new_figure(2 * side + 0.5, side + 0.7)
-    left, right = fig.subplots(1, 2)
     as_row = labels.unsqueeze(0).expand(n, n)
     as_col = labels.unsqueeze(1).expand(n, n)
     stored_row = np.full((n, n), 0.35)
     stored_row[0, :] = 1.0
     stored_col = np.full((n, n), 0.35)
     stored_col[:, 0] = 1.0
-    for ax, grid, alpha, title in (
-        (left, as_row, stored_row, "mask_windows.unsqueeze(1): [1, N] → row repeated\nentry (i, j) = label[j]"),
-        (right, as_col, stored_col, "mask_windows.unsqueeze(2): [N, 1] → column repeated\nentry (i, j) = label[i]"),
-    ):
-        _draw_cells(ax, region_colours(grid), _labels_text(grid), alpha=alpha)
-        _query_key_axes(ax, n, labels)
-        ax.set_title(title, fontsize=10)
-    fig.suptitle("Broadcasting: each operand is repeated N times to [N, N]  (solid: stored, faded: broadcast)", fontsize=11)
+    with _frame(figure, ("broadcast_operands",), (2 * side + 0.5, side + 0.7), lambda fig: fig.subplots(1, 2)) as (fig, axes):
+        for ax, grid, alpha, title in (
+            (axes[0], as_row, stored_row, "mask_windows.unsqueeze(1): [1, N] → row repeated\nentry (i, j) = label[j]"),
+            (axes[1], as_col, stored_col, "mask_windows.unsqueeze(2): [N, 1] → column repeated\nentry (i, j) = label[i]"),
+        ):
+            _draw_cells(ax, region_colours(grid), _labels_text(grid) if _annotated(n) else None, alpha=alpha)
+            _query_key_axes(ax, n, labels)
+            _title(ax, title, fontsize=10)
+        _suptitle(fig, "Broadcasting: each operand is repeated N times to [N, N]  (solid: stored, faded: broadcast)", fontsize=11)
     return fig
 
 
@@ -519,17 +1107,14 @@ def draw_label_difference(ax: Axes, difference: torch.Tensor, labels: torch.Tens
     cmap = matplotlib.colormaps["coolwarm"]
     colours = cmap(TwoSlopeNorm(0.0, -limit, limit)(difference.numpy().astype(float)))
     colours[difference.numpy() == 0] = to_rgba(ZERO_COLOUR)
-    _draw_cells(ax, colours, _labels_text(difference), fontsize=_fontsize(n, 75))
+    _draw_cells(ax, colours, _labels_text(difference) if _annotated(n) else None, fontsize=_fontsize(n, 75))
     _query_key_axes(ax, n, labels)
 
 
 def _mask_colours(mask: torch.Tensor) -> np.ndarray:
     """RGBA colours of mask entries ``[...]`` → ``[..., 4]``: allowed (0) light, forbidden dark."""
-    allowed = (mask == 0).numpy()
-    colours = np.empty((*allowed.shape, 4))
-    colours[allowed] = to_rgba(ALLOWED_COLOUR)
-    colours[~allowed] = to_rgba(FORBIDDEN_COLOUR)
-    return colours
+    palette = np.array([to_rgba(FORBIDDEN_COLOUR), to_rgba(ALLOWED_COLOUR)])
+    return palette[(mask == 0).numpy().astype(np.intp)]
 
 
 def draw_attention_mask(ax: Axes, mask: torch.Tensor, labels: torch.Tensor | None = None) -> None:
@@ -537,18 +1122,21 @@ def draw_attention_mask(ax: Axes, mask: torch.Tensor, labels: torch.Tensor | Non
     mask = _as_2d(mask, "mask")
     n = mask.shape[0]
     colours = _mask_colours(mask)
-    texts = [[f"{float(v):g}" if v != 0 else "0" for v in row] for row in mask]
+    texts = [[f"{v:g}" if v != 0 else "0" for v in row] for row in mask.tolist()] if _annotated(n) else None
     _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 75))
     _query_key_axes(ax, n, labels)
 
 
-def plot_label_difference(difference: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> LabFigure:
+def plot_label_difference(
+    difference: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor, *, figure: LabFigure | None = None
+) -> LabFigure:
     """One window's difference ``label[j] - label[i]`` and the mask made from it (walkthrough figure 6).
 
     Args:
         difference: ``[N, N]``, one window of ``label_difference(mask_windows)``.
         mask: ``[N, N]``, the same window of ``attention_mask``.
         labels: ``[N]``, the window's labels (shown on the axes).
+        figure: a figure this function returned before, to redraw in place.
     """
     difference = _as_2d(difference, "difference")
     mask = _as_2d(mask, "mask")
@@ -557,22 +1145,32 @@ def plot_label_difference(difference: torch.Tensor, mask: torch.Tensor, labels: 
     if difference.shape != (n, n) or mask.shape != (n, n):
         raise ValueError(f"difference and mask must be [N, N] with N={n} (len(labels)), got {tuple(difference.shape)} and {tuple(mask.shape)}")
     side = min(5.5, 1.8 + 0.42 * n)
-    fig = _new_figure(2 * side + 0.5, side + 0.6)
-    left, right = fig.subplots(1, 2)
-    draw_label_difference(left, difference, labels)
-    left.set_title("unsqueeze(1) - unsqueeze(2): label[j] - label[i]", fontsize=10)
-    draw_attention_mask(right, mask, labels)
-    right.set_title("masked_fill(!= 0, -100).masked_fill(== 0, 0)", fontsize=10)
-    fig.suptitle("Zero exactly where query i and key j come from the same region", fontsize=11)
+    with _frame(figure, ("label_difference",), (2 * side + 0.5, side + 0.6), lambda fig: fig.subplots(1, 2)) as (fig, (left, right)):
+        draw_label_difference(left, difference, labels)
+        _title(left, "unsqueeze(1) - unsqueeze(2): label[j] - label[i]", fontsize=10)
+        draw_attention_mask(right, mask, labels)
+        _title(right, "masked_fill(!= 0, -100).masked_fill(== 0, 0)", fontsize=10)
+        _suptitle(fig, "Zero exactly where query i and key j come from the same region", fontsize=11)
     return fig
 
 
-def plot_window_masks(mask: torch.Tensor, windows_per_row: int) -> LabFigure:
+def _mask_gap(n: int) -> int:
+    """Gap in cells between the ``[N, N]`` masks of :func:`plot_window_masks`: room for a note line above each."""
+    return max(2, round(n / 8))
+
+
+def plot_window_masks(mask: torch.Tensor, windows_per_row: int, *, figure: LabFigure | None = None) -> LabFigure:
     """Every window's ``[N, N]`` mask, laid out as the windows sit in the map.
 
     Args:
         mask: ``[nW, N, N]`` from ``attention_mask``.
         windows_per_row: ``W // Mw``.
+        figure: a figure this function returned before, to redraw in place.
+
+    Mask ``k``'s entry ``(i, j)`` is centred at ``(col * (N + gap) + j, row * (N + gap) + i)``,
+    with ``row, col = divmod(k, windows_per_row)`` and ``gap`` = :func:`_mask_gap` ``(N)``.
+    Above each mask a note counts its masked pairs; beyond :data:`MAX_NOTES` windows only
+    the masks that have some are noted.
     """
     if not isinstance(mask, torch.Tensor) or mask.dim() != 3:
         raise ValueError(f"mask must be a [nW, N, N] tensor, got {getattr(mask, 'shape', type(mask).__name__)}")
@@ -581,21 +1179,21 @@ def plot_window_masks(mask: torch.Tensor, windows_per_row: int) -> LabFigure:
     if windows_per_row <= 0 or n_windows % windows_per_row:
         raise ValueError(f"windows_per_row={windows_per_row} must divide nW={n_windows}")
     rows_of_windows = n_windows // windows_per_row
-    fig = _new_figure(min(9.0, 1.0 + 1.6 * windows_per_row), min(9.0, 1.0 + 1.6 * rows_of_windows))
-    ax = fig.subplots()
-    colours = _mask_colours(mask)
-    allowed = (mask == 0).numpy()
-    for k in range(n_windows):
-        a, b = divmod(k, windows_per_row)
-        x0, y0 = b * (n + GAP * 3), a * (n + GAP * 3)
-        _draw_cells(ax, colours[k], None, origin=(x0, y0))
-        masked_pairs = int((~allowed[k]).sum())
-        ax.text(x0 - 0.5, y0 - 0.8, f"#{k}: {masked_pairs} masked" if masked_pairs else f"#{k}: none",
-                fontsize=8, ha="left", va="bottom", color="#d62728" if masked_pairs else "#2ca02c")
-    ax.set_xlim(-0.7, windows_per_row * (n + GAP * 3) - GAP * 3 - 0.3)
-    ax.set_ylim(rows_of_windows * (n + GAP * 3) - GAP * 3 - 0.3, -0.5 - max(1.5, 0.2 * n))
-    ax.set_axis_off()
-    ax.set_title(f"attn_mask: [{n_windows}, {n}, {n}]  (dark: -100, light: 0)", fontsize=11)
+    gap = _mask_gap(n)
+    size = (min(9.0, 1.0 + 1.6 * windows_per_row), min(9.0, 1.0 + 1.6 * rows_of_windows))
+    every_note = n_windows <= MAX_NOTES
+    with _frame(figure, ("window_masks",), size, lambda fig: fig.subplots()) as (fig, ax):
+        origins = _draw_tiles(ax, _mask_colours(mask), windows_per_row, gap, name="masks")
+        masked_pairs = (mask != 0).flatten(1).sum(dim=1).tolist()
+        for k, ((x0, y0), masked) in enumerate(zip(origins, masked_pairs, strict=True)):
+            if masked or every_note:
+                _text(ax, f"note/{k}", x0 - 0.5, y0 - 0.8, f"#{k}: {masked} masked" if masked else f"#{k}: none",
+                      fontsize=8, ha="left", va="bottom", color="#d62728" if masked else "#2ca02c", in_layout=False)
+        ax.set_xlim(-0.7, windows_per_row * (n + gap) - gap - 0.3)
+        ax.set_ylim(rows_of_windows * (n + gap) - gap - 0.3, -0.5 - max(1.5, 0.2 * n))
+        ax.set_axis_off()
+        unnoted = "" if every_note else "; no note: nothing masked"
+        _title(ax, f"attn_mask: [{n_windows}, {n}, {n}]  (dark: -100, light: 0{unnoted})", fontsize=11)
     return fig
 
 
@@ -607,33 +1205,38 @@ def draw_attention_weights(ax: Axes, weights: torch.Tensor, labels: torch.Tensor
     weights = _as_2d(weights, "weights").double()
     n = weights.shape[0]
     colours = matplotlib.colormaps["Blues"](np.clip(weights.numpy(), 0.0, 1.0) * 0.85)
-    texts = [[f"{float(v):.2f}".lstrip("0") if float(v) >= 0.005 else "0" for v in row] for row in weights]
+    texts = [[f"{v:.2f}".lstrip("0") if v >= 0.005 else "0" for v in row] for row in weights.tolist()] if _annotated(n) else None
     _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 70))
     _query_key_axes(ax, n, labels)
 
 
-def plot_attention_weights(weights: torch.Tensor, labels: torch.Tensor, *, unmasked: torch.Tensor | None = None) -> LabFigure:
+def plot_attention_weights(
+    weights: torch.Tensor, labels: torch.Tensor, *, unmasked: torch.Tensor | None = None, figure: LabFigure | None = None
+) -> LabFigure:
     """Softmax weights of one window and head, ``[N, N]``; with ``unmasked`` the same scores without the mask beside it.
 
     Args:
         weights: ``[N, N]`` rows of ``masked_window_softmax``.
         labels: ``[N]`` the window's region labels (on the axes).
         unmasked: ``[N, N]`` softmax of the same scores with no mask, drawn on the left.
+        figure: a figure this function returned before, to redraw in place.
     """
     weights = _as_2d(weights, "weights")
     labels = _as_1d(labels, "labels")
     n = labels.shape[0]
     panels = [] if unmasked is None else [(_as_2d(unmasked, "unmasked"), "softmax(Q·Kᵀ)  (no mask)")]
     panels.append((weights, "softmax(Q·Kᵀ + mask)"))
-    side = min(5.5, 1.8 + 0.42 * n)
-    fig = _new_figure(len(panels) * side + 0.5, side + 0.6)
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    for ax, (grid, title) in zip(axes, panels, strict=True):
+    for grid, _ in panels:
         if grid.shape != (n, n):
             raise ValueError(f"weights must be [N, N] with N={n} (len(labels)), got {tuple(grid.shape)}")
-        draw_attention_weights(ax, grid, labels)
-        ax.set_title(title, fontsize=10)
-    fig.suptitle("Attention weights of one window (each row sums to 1)", fontsize=11)
+    side = min(5.5, 1.8 + 0.42 * n)
+    size = (len(panels) * side + 0.5, side + 0.6)
+    build = lambda fig: np.atleast_1d(fig.subplots(1, len(panels)))  # noqa: E731
+    with _frame(figure, ("attention_weights", len(panels)), size, build) as (fig, axes):
+        for ax, (grid, title) in zip(axes, panels, strict=True):
+            draw_attention_weights(ax, grid, labels)
+            _title(ax, title, fontsize=10)
+        _suptitle(fig, "Attention weights of one window (each row sums to 1)", fontsize=11)
     return fig
 
 
@@ -645,6 +1248,8 @@ def plot_leak(
     query: int,
     height: int,
     width: int,
+    *,
+    figure: LabFigure | None = None,
 ) -> LabFigure:
     """Where one query's attention goes in the original image, without and with the mask (walkthrough figure 7).
 
@@ -655,6 +1260,7 @@ def plot_leak(
         masked: ``[N]`` its weights with the mask.
         query: the query token ``i`` (``0 <= i < N``).
         height, width: the original feature map's ``H, W``.
+        figure: a figure this function returned before, to redraw in place.
 
     Left: the original map; the query is starred, each key cell shows the
     weight it gets without the mask (red: a different region, i.e. across the
@@ -671,80 +1277,102 @@ def plot_leak(
     if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query < n:
         raise ValueError(f"query must be an int in [0, {n}), got {query!r}")
     side = min(6.0, 2.0 + 0.42 * width)
-    fig = _new_figure(side + 4.8, max(3.6, side * height / width + 0.8))
-    grid_ax, bar_ax = fig.subplots(1, 2, width_ratios=[side, 4.2])
+    size = (side + 4.8, max(3.6, side * height / width + 0.8))
+    rows_cols = origins.tolist()
+    label_values = labels.tolist()
+    same = (labels == labels[query]).tolist()
     background = np.full((height, width, 4), to_rgba("#f2f2f2"))
-    texts = [["" for _ in range(width)] for _ in range(height)]
-    same = labels == labels[query]
-    for token in range(n):
-        r, c = (int(v) for v in origins[token])
-        background[r, c] = to_rgba(REGION_COLOURS[int(labels[token])])
-        weight = f"{float(unmasked[token]):.2f}".lstrip("0")
-        texts[r][c] = f"q\n{weight}" if token == query else weight
-    _draw_cells(grid_ax, background, texts, fontsize=_fontsize(width, 70))
-    for token in range(n):
-        r, c = (int(v) for v in origins[token])
-        if token == query:
-            grid_ax.add_patch(matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="black",
-                                                           linewidth=3, zorder=4))
-        elif not same[token]:
-            grid_ax.add_patch(matplotlib.patches.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="#d62728",
-                                                           linewidth=2.5, zorder=4))
-    _finish_grid(grid_ax, height, width)
-    qr, qc = (int(v) for v in origins[query])
-    grid_ax.set_title(f"original map: query token {query} (q) from ({qr},{qc}), weights without mask\nred boxes: keys from other regions, far away", fontsize=10)
-    positions = np.arange(n)
-    bar_ax.bar(positions - 0.2, unmasked.numpy(), width=0.4, color="#fb8072", label="no mask")
-    bar_ax.bar(positions + 0.2, masked.numpy(), width=0.4, color="#80b1d3", label="with mask")
-    bar_ax.set_xticks(positions, [f"{j}\n({int(labels[j])})" for j in positions], fontsize=_fontsize(n, 70))
-    bar_ax.set_xlabel("key token j (region label)")
-    bar_ax.set_ylabel("attention weight")
-    leak_before = float(unmasked[~same].sum())
-    leak_after = float(masked[~same].sum())
-    bar_ax.set_title(f"weight on other regions: {leak_before:.3f} → {leak_after:.1e}", fontsize=10)
-    bar_ax.legend(fontsize=8, loc="upper left")
-    bar_ax.set_ylim(0, 1.05)
-    fig.suptitle("Why the mask matters: without it, the query attends across the image", fontsize=11)
+    background[origins[:, 0].numpy(), origins[:, 1].numpy()] = region_colours(labels)
+    texts = None
+    if _annotated(height, width):
+        texts = [["" for _ in range(width)] for _ in range(height)]
+        for token, (r, c) in enumerate(rows_cols):
+            weight = f"{float(unmasked[token]):.2f}".lstrip("0")
+            texts[r][c] = f"q\n{weight}" if token == query else weight
+    build = lambda fig: fig.subplots(1, 2, width_ratios=[side, 4.2])  # noqa: E731
+    with _frame(figure, ("leak",), size, build) as (fig, (grid_ax, bar_ax)):
+        _set_ratios(grid_ax, width=[side, 4.2])
+        _draw_cells(grid_ax, background, texts, fontsize=_fontsize(width, 70))
+        corners = np.array(rows_cols, dtype=float)[:, ::-1] - 0.5  # (x, y) of each token's cell
+        others = [token for token in range(n) if not same[token]]
+        _polygons(grid_ax, "query", _boxes(*corners[query], 1, 1), edgecolor="black", linewidth=3)
+        _polygons(grid_ax, "other_regions", _boxes(corners[others, 0], corners[others, 1], 1, 1) if others else [],
+                  edgecolor="#d62728", linewidth=2.5)
+        _finish_grid(grid_ax, height, width)
+        qr, qc = rows_cols[query]
+        _title(grid_ax, f"original map: query token {query} (q) from ({qr},{qc}), weights without mask\n"
+                        "red boxes: keys from other regions, far away", fontsize=10, chrome=False)
+        positions = np.arange(n)
+        _polygons(bar_ax, "bars/unmasked", _boxes(positions - 0.4, 0, 0.4, unmasked.numpy()), facecolor="#fb8072", zorder=1)
+        _polygons(bar_ax, "bars/masked", _boxes(positions, 0, 0.4, masked.numpy()), facecolor="#80b1d3", zorder=1)
+        if _annotated(n):
+            bar_ax.set_xticks(positions, [f"{j}\n({label_values[j]})" for j in positions], fontsize=_fontsize(n, 70))
+            bar_ax.set_xlabel("key token j (region label)")
+        else:
+            ticks = positions[:: _tick_step(n)]
+            bar_ax.set_xticks(ticks, [str(j) for j in ticks], fontsize=_fontsize(MAX_ANNOTATED, 70))
+            bar_ax.set_xlabel("key token j")
+        bar_ax.set_ylabel("attention weight")
+        leak_before = float(unmasked[~torch.tensor(same)].sum())
+        leak_after = float(masked[~torch.tensor(same)].sum())
+        _title(bar_ax, f"weight on other regions: {leak_before:.3f} → {leak_after:.1e}", fontsize=10, chrome=False)
+        _legend(bar_ax, "legend", [("#fb8072", "no mask"), ("#80b1d3", "with mask")], fontsize=8, loc="upper left")
+        margin = 0.05 * (n - 0.2)  # the 5 % autoscale margin ax.bar would leave
+        bar_ax.set_xlim(-0.4 - margin, n - 0.6 + margin)
+        bar_ax.set_ylim(0, 1.05)
+        _suptitle(fig, "Why the mask matters: without it, the query attends across the image", fontsize=11)
     return fig
 
 
-def plot_qk_sequences(labels: torch.Tensor) -> LabFigure:
+def plot_qk_sequences(labels: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
     """Q as an ``[N, 1]`` column and Kᵀ as a ``[1, N]`` row of one window, in token order (walkthrough figure 8).
 
     Args:
         labels: ``[N]`` the window's region labels; cell ``n`` is token ``n``.
+        figure: a figure this function returned before, to redraw in place.
     """
     labels = _as_1d(labels, "labels")
     n = labels.shape[0]
-    fig = _new_figure(min(9.0, 2.0 + 0.55 * n), min(7.0, 1.4 + 0.55 * n))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, n], height_ratios=[1, n])
-    q_ax = fig.add_subplot(grid[1, 0])
-    k_ax = fig.add_subplot(grid[0, 1])
-    note = fig.add_subplot(grid[1, 1], sharex=k_ax, sharey=q_ax)
-    colours = region_colours(labels)
-    _draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({int(labels[i])})"] for i in range(n)], fontsize=_fontsize(n, 80))
-    _finish_grid(q_ax, n, 1, xlabel="", ylabel="token i")
-    q_ax.set_xticks([])
-    q_ax.set_title("Q: [N, 1]", fontsize=10)
-    _draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({int(labels[j])})" for j in range(n)]], fontsize=_fontsize(n, 80))
-    _finish_grid(k_ax, 1, n, xlabel="", ylabel="")
-    k_ax.set_yticks([])
-    k_ax.set_title("Kᵀ: [1, N]   (label in brackets)", fontsize=10)
-    product = np.full((n, n, 4), to_rgba("#f4f4f4"))
-    _draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)], fontsize=_fontsize(n, 50))
-    _finish_grid(note, n, n, xlabel="", ylabel="")
-    note.set_xticks([])
-    note.set_yticks([])
-    note.set_xlabel("Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", fontsize=10)
+    values = labels.tolist()
+
+    def build(fig: LabFigure) -> tuple[Axes, Axes, Axes]:
+        grid = fig.add_gridspec(2, 2, width_ratios=[1, n], height_ratios=[1, n])
+        q_ax = fig.add_subplot(grid[1, 0])
+        k_ax = fig.add_subplot(grid[0, 1])
+        return q_ax, k_ax, fig.add_subplot(grid[1, 1], sharex=k_ax, sharey=q_ax)
+
+    size = (min(9.0, 2.0 + 0.55 * n), min(7.0, 1.4 + 0.55 * n))
+    with _frame(figure, ("qk_sequences",), size, build) as (fig, (q_ax, k_ax, note)):
+        _set_ratios(q_ax, width=[1, n], height=[1, n])
+        colours = region_colours(labels)
+        annotate = _annotated(n)
+        _draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({values[i]})"] for i in range(n)] if annotate else None,
+                    fontsize=_fontsize(n, 80))
+        _finish_grid(q_ax, n, 1, xlabel="", ylabel="token i")
+        q_ax.set_xticks([])
+        _title(q_ax, "Q: [N, 1]", fontsize=10)
+        _draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({values[j]})" for j in range(n)]] if annotate else None,
+                    fontsize=_fontsize(n, 80))
+        _finish_grid(k_ax, 1, n, xlabel="", ylabel="")
+        k_ax.set_yticks([])
+        _title(k_ax, "Kᵀ: [1, N]   (label in brackets)", fontsize=10)
+        product = np.full((n, n, 4), to_rgba("#f4f4f4"))
+        _draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotate else None,
+                    fontsize=_fontsize(n, 50))
+        _finish_grid(note, n, n, xlabel="", ylabel="")
+        note.set_xticks([])
+        note.set_yticks([])
+        note.set_xlabel("Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", fontsize=10)
     return fig
 
 
-def plot_qk_alignment(labels: torch.Tensor, mask: torch.Tensor) -> LabFigure:
+def plot_qk_alignment(labels: torch.Tensor, mask: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
     """Entry ``(i, j)`` of Q·Kᵀ pairs query ``i`` with key ``j``: the same pair as the mask's ``(i, j)`` (figure 9).
 
     Args:
         labels: ``[N]`` the window's region labels.
         mask: ``[N, N]`` the window's mask.
+        figure: a figure this function returned before, to redraw in place.
 
     Cells read ``q_i·k_j``; allowed pairs take the region colour they share,
     forbidden pairs are dark, as in the mask.
@@ -757,28 +1385,33 @@ def plot_qk_alignment(labels: torch.Tensor, mask: torch.Tensor) -> LabFigure:
     colours = region_colours(labels.unsqueeze(1).expand(n, n)).copy()
     colours[(mask != 0).numpy()] = to_rgba(FORBIDDEN_COLOUR)
     show_fill = n <= 9  # beyond that the colour alone says which pairs are masked
-    texts = [
-        [f"q{i}·k{j}" + (f"\n{float(mask[i, j]):g}" if show_fill and mask[i, j] != 0 else "") for j in range(n)]
-        for i in range(n)
-    ]
+    texts = None
+    if _annotated(n):
+        fills = mask.tolist()
+        texts = [
+            [f"q{i}·k{j}" + (f"\n{fills[i][j]:g}" if show_fill and fills[i][j] != 0 else "") for j in range(n)]
+            for i in range(n)
+        ]
     side = min(7.0, 2.0 + 0.6 * n)
-    fig = _new_figure(side + 0.4, side + 0.4)
-    ax = fig.subplots()
-    _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 55))
-    _finish_grid(ax, n, n, xlabel="key token j (label)", ylabel="query token i (label)")
-    _token_ticks(ax, labels, axis="x", prefix="k")
-    _token_ticks(ax, labels, axis="y", prefix="q")
-    ax.set_title("Q·Kᵀ + mask: entry (i, j) is q_i·k_j, and mask[i, j] belongs to the same pair", fontsize=10)
+    with _frame(figure, ("qk_alignment",), (side + 0.4, side + 0.4), lambda fig: fig.subplots()) as (fig, ax):
+        _draw_cells(ax, colours, texts, fontsize=_fontsize(n, 55))
+        _finish_grid(ax, n, n, xlabel="key token j (label)", ylabel="query token i (label)")
+        _token_ticks(ax, labels, axis="x", prefix="k")
+        _token_ticks(ax, labels, axis="y", prefix="q")
+        _title(ax, "Q·Kᵀ + mask: entry (i, j) is q_i·k_j, and mask[i, j] belongs to the same pair", fontsize=10)
     return fig
 
 
-def plot_linear_token_order(x: torch.Tensor, qkv: torch.Tensor, labels: torch.Tensor) -> LabFigure:
+def plot_linear_token_order(
+    x: torch.Tensor, qkv: torch.Tensor, labels: torch.Tensor, *, figure: LabFigure | None = None
+) -> LabFigure:
     """``qkv = self.qkv(x)`` acts row by row: token ``n`` of ``x`` becomes row ``n`` of q, k and v (figure 10).
 
     Args:
         x: ``[N, C]`` one window's token features.
         qkv: ``[N, 3C]`` the output of the ``nn.Linear``.
         labels: ``[N]`` the tokens' region labels (row colours).
+        figure: a figure this function returned before, to redraw in place.
     """
     x = _as_2d(x, "x")
     qkv = _as_2d(qkv, "qkv")
@@ -787,23 +1420,28 @@ def plot_linear_token_order(x: torch.Tensor, qkv: torch.Tensor, labels: torch.Te
     if x.shape[0] != n or qkv.shape[0] != n:
         raise ValueError(f"x and qkv must have N={n} rows (len(labels)), got {tuple(x.shape)} and {tuple(qkv.shape)}")
     channels, out = x.shape[1], qkv.shape[1]
-    fig = _new_figure(min(12.0, 2.5 + 0.55 * (channels + out)), min(7.0, 1.5 + 0.38 * n))
-    left, right = fig.subplots(1, 2, width_ratios=[max(channels, 1), max(out, 1)])
-    row_colours = region_colours(labels)
-    for ax, matrix, title in ((left, x, f"x: [N, C] = [{n}, {channels}]"), (right, qkv, f"qkv = self.qkv(x): [N, 3C] = [{n}, {out}]")):
-        cols = matrix.shape[1]
-        colours = np.repeat(row_colours[:, None, :], cols, axis=1)
-        texts = [[f"{float(v):.2f}".replace("-0.00", "0.00") for v in row] for row in matrix.double()]
-        _draw_cells(ax, colours, texts, fontsize=_fontsize(max(n, cols), 75))
-        _finish_grid(ax, n, cols, xlabel="channel", ylabel="token n")
-        ax.set_yticks(range(n), [f"token {i} ({int(labels[i])})" for i in range(n)], fontsize=_fontsize(n, 70))
-        ax.set_title(title, fontsize=10, pad=20)
-    if out % 3 == 0 and out > 0:
-        for boundary in (out // 3, 2 * out // 3):
-            right.vlines(boundary - 0.5, -0.5, n - 0.5, colors="black", linewidth=2, zorder=4)
-        for k, name in enumerate("qkv"):
-            right.text((k + 0.5) * out / 3 - 0.5, -0.6, name, ha="center", va="bottom", fontsize=11, fontweight="bold")
-    fig.suptitle("nn.Linear multiplies every token by the same weights: token n stays row n", fontsize=11)
+    values = labels.tolist()
+    ratios = [max(channels, 1), max(out, 1)]
+    size = (min(12.0, 2.5 + 0.55 * (channels + out)), min(7.0, 1.5 + 0.38 * n))
+    with _frame(figure, ("linear_token_order",), size, lambda fig: fig.subplots(1, 2, width_ratios=ratios)) as (fig, (left, right)):
+        _set_ratios(left, width=ratios)
+        row_colours = region_colours(labels)
+        for ax, matrix, title in ((left, x, f"x: [N, C] = [{n}, {channels}]"), (right, qkv, f"qkv = self.qkv(x): [N, 3C] = [{n}, {out}]")):
+            cols = matrix.shape[1]
+            colours = np.repeat(row_colours[:, None, :], cols, axis=1)
+            texts = [[f"{v:.2f}".replace("-0.00", "0.00") for v in row] for row in matrix.double().tolist()]
+            _draw_cells(ax, colours, texts, fontsize=_fontsize(max(n, cols), 75))
+            _finish_grid(ax, n, cols, xlabel="channel", ylabel="token n")
+            ax.set_yticks(range(n), [f"token {i} ({values[i]})" for i in range(n)], fontsize=_fontsize(n, 70))
+            _title(ax, title, fontsize=10, pad=20)
+        if out % 3 == 0 and out > 0:
+            boundaries = (out // 3, 2 * out // 3)
+            _lines(right, "qkv/borders", [((b - 0.5, -0.5), (b - 0.5, n - 0.5)) for b in boundaries], color="black",
+                   linewidth=2, zorder=4)
+            for k, name in enumerate("qkv"):
+                _text(right, f"qkv/{name}", (k + 0.5) * out / 3 - 0.5, -0.6, name, ha="center", va="bottom", fontsize=11,
+                      fontweight="bold", chrome=True)
+        _suptitle(fig, "nn.Linear multiplies every token by the same weights: token n stays row n", fontsize=11)
     return fig
 
 
@@ -819,6 +1457,8 @@ def plot_pipeline(
     window: int | tuple[int, int],
     shift: int | tuple[int, int],
     window_index: int,
+    *,
+    figure: LabFigure | None = None,
 ) -> LabFigure:
     """The five stages in one row, for one window ``k``.
 
@@ -830,38 +1470,43 @@ def plot_pipeline(
         weights: ``[N, N]`` window ``k``'s softmax weights.
         window, shift: the layout (window borders, bands).
         window_index: ``k``, outlined in the first three panels.
+        figure: a figure this function returned before, to redraw in place.
     """
     labels = _as_2d(labels, "labels")
     height, width = labels.shape
     window_hw, shift_hw = as_pair(window, "window"), as_pair(shift, "shift")
     k_row, k_col = divmod(window_index, width // window_hw[1])
-    fig = _new_figure(15.0, 10.0)
-    panels = fig.subplot_mosaic([["roll", "labels", "rows"], ["mask", "weights", "note"]])
-    axes = [panels[name] for name in ("roll", "labels", "rows", "mask", "weights")]
-    draw_cyclic_shift(axes[0], shifted_x, labels, width, seam=(height - shift_hw[0], width - shift_hw[1]),
-                      title="1. torch.roll: each cell shows its original row,col", window=window_hw)
-    draw_region_labels(axes[1], labels, window, shift, bands=False)
-    axes[1].set_title("2. region labels (img_mask)", fontsize=10)
-    for ax in axes[:2]:
-        ax.add_patch(matplotlib.patches.Rectangle((k_col * window_hw[1] - 0.5, k_row * window_hw[0] - 0.5), window_hw[1], window_hw[0],
-                                                  fill=False, edgecolor="#d62728", linewidth=3.5, zorder=6))
-    draw_window_rows(axes[2], mask_windows, highlight=window_index)
-    axes[2].set_title("3. mask_windows: [nW, N]", fontsize=10)
-    row = mask_windows[window_index]
-    draw_attention_mask(axes[3], mask, row)
-    axes[3].set_title(f"4. attn_mask[{window_index}]: [N, N]", fontsize=10)
-    draw_attention_weights(axes[4], weights, row)
-    axes[4].set_title(f"5. softmax(Q·Kᵀ + mask), window {window_index}", fontsize=10)
-    note = panels["note"]
-    note.set_axis_off()
-    n_windows, n_tokens = mask_windows.shape
-    note.text(
-        0.05, 0.5,
-        f"H × W = {height} × {width}, window {window_hw[0]} × {window_hw[1]}, shift {shift_hw}\n"
-        f"nW = {n_windows} windows of N = {n_tokens} tokens\n\n"
-        f"window {window_index} (red outline) holds labels {sorted(set(int(v) for v in row))}:\n"
-        "a query attends only to keys with its own label;\n"
-        "every other pair gets -100 before the softmax.",
-        fontsize=11, va="center", ha="left", transform=note.transAxes,
-    )
+    build = lambda fig: fig.subplot_mosaic([["roll", "labels", "rows"], ["mask", "weights", "note"]])  # noqa: E731
+    with _frame(figure, ("pipeline",), (15.0, 10.0), build) as (fig, panels):
+        axes = [panels[name] for name in ("roll", "labels", "rows", "mask", "weights")]
+        draw_cyclic_shift(axes[0], shifted_x, labels, width, seam=(height - shift_hw[0], width - shift_hw[1]),
+                          title="1. torch.roll: each cell shows its original row,col", window=window_hw)
+        draw_region_labels(axes[1], labels, window, shift, bands=False)
+        _title(axes[1], "2. region labels (img_mask)", fontsize=10)
+        outline = _boxes(k_col * window_hw[1] - 0.5, k_row * window_hw[0] - 0.5, window_hw[1], window_hw[0])
+        for ax in axes[:2]:
+            _polygons(ax, "window", outline, edgecolor="#d62728", linewidth=3.5, zorder=6)
+        draw_window_rows(axes[2], mask_windows, highlight=window_index)
+        _title(axes[2], "3. mask_windows: [nW, N]", fontsize=10)
+        row = mask_windows[window_index]
+        draw_attention_mask(axes[3], mask, row)
+        _title(axes[3], f"4. attn_mask[{window_index}]: [N, N]", fontsize=10, chrome=False)
+        draw_attention_weights(axes[4], weights, row)
+        _title(axes[4], f"5. softmax(Q·Kᵀ + mask), window {window_index}", fontsize=10, chrome=False)
+        note = panels["note"]
+        note.set_axis_off()
+        n_windows, n_tokens = mask_windows.shape
+        _text(
+            note, "note", 0.05, 0.5,
+            f"H × W = {height} × {width}, window {window_hw[0]} × {window_hw[1]}, shift {shift_hw}\n"
+            f"nW = {n_windows} windows of N = {n_tokens} tokens\n\n"
+            f"window {window_index} (red outline) holds labels {sorted(set(row.tolist()))}:",
+            fontsize=11, va="bottom", ha="left", transform=note.transAxes, in_layout=False,
+        )
+        _text(
+            note, "note/rule", 0.05, 0.5,
+            "a query attends only to keys with its own label;\n"
+            "every other pair gets -100 before the softmax.",
+            fontsize=11, va="top", ha="left", transform=note.transAxes, in_layout=False, chrome=True,
+        )
     return fig

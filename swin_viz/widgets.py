@@ -11,17 +11,31 @@ and are rounded to a multiple when ``M`` changes), and the window and query
 pickers stay below ``nW`` and ``N``. A stage is drawn once per change, after
 all the sliders have been brought into line.
 
+Redraws are cheap and live: the explorer keeps one figure and redraws into it
+(see "Retained mode" in :mod:`swin_viz.figures`), renders it at most
+:data:`EXPLORER_MAX_WIDTH` pixels wide with fast PNG compression, computes its
+tensors on one torch thread (:func:`_one_thread`), and the sliders report while
+they are dragged. In a kernel (an asyncio loop is running) a change is drawn at
+once if the last redraw finished at least :data:`REDRAW_INTERVAL` seconds ago;
+changes that come sooner are coalesced into one redraw of the latest position,
+scheduled with ``loop.call_later`` for the end of that interval. So a click or
+an arrow key redraws immediately, a drag redraws a few times a second, and the
+position where the handle stops is always drawn. With no loop running (a script,
+a test) every change is drawn before the assignment returns.
+
 Each ``*_explorer`` function returns a ready explorer; :data:`STAGES` lists
 them by name, for tests and for building pages of explorers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import html
+import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import ipywidgets as widgets
 import torch
@@ -43,6 +57,7 @@ from swin_viz.tensors import (
 __all__ = [
     "Settings",
     "Stage",
+    "Explorer",
     "StageExplorer",
     "STAGES",
     "explorer",
@@ -65,6 +80,13 @@ WINDOW_RANGE = (2, 8)
 MAX_WINDOWS = 8
 #: Seed of the example attention scores drawn by the weight figures.
 SCORE_SEED = 0
+#: Widest explorer picture in pixels: a wider figure is rendered at a lower resolution than the notebooks'
+#: ``figures.DPI`` (a notebook column shows about this many pixels; more would only be scaled down).
+EXPLORER_MAX_WIDTH = 1200
+#: zlib level of the explorers' PNG: 1 encodes about twice as fast as the default 6, for a few % more bytes.
+EXPLORER_PNG_COMPRESSION = 1
+#: Seconds between the end of one redraw and the start of the next while a slider is dragged.
+REDRAW_INTERVAL = 0.06
 
 
 @dataclass(frozen=True)
@@ -105,33 +127,33 @@ def _example_scores(settings: Settings) -> torch.Tensor:
     return torch.randn(settings.n_windows, 1, settings.n_tokens, settings.n_tokens, generator=generator)
 
 
-def _draw_cyclic_shift(settings: Settings) -> LabFigure:
+def _draw_cyclic_shift(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     x = torch.arange(settings.height * settings.width).view(settings.height, settings.width)
     labels = region_labels(settings.height, settings.width, settings.window, settings.shift)
-    return figures.plot_cyclic_shift(x, cyclic_shift(x, settings.shift), labels, settings.shift, settings.window)
+    return figures.plot_cyclic_shift(x, cyclic_shift(x, settings.shift), labels, settings.shift, settings.window, figure=figure)
 
 
-def _draw_region_labels(settings: Settings) -> LabFigure:
+def _draw_region_labels(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     labels = region_labels(settings.height, settings.width, settings.window, settings.shift)
-    return figures.plot_region_labels(labels, settings.window, settings.shift)
+    return figures.plot_region_labels(labels, settings.window, settings.shift, figure=figure)
 
 
-def _draw_window_partition(settings: Settings) -> LabFigure:
+def _draw_window_partition(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     img_mask = region_labels(settings.height, settings.width, settings.window, settings.shift)
     windows = window_partition(img_mask.view(1, settings.height, settings.width, 1), settings.window)
-    return figures.plot_window_partition(windows, settings.height, settings.width)
+    return figures.plot_window_partition(windows, settings.height, settings.width, figure=figure)
 
 
 def _windows_of(settings: Settings) -> torch.Tensor:
     return window_labels(settings.height, settings.width, settings.window, settings.shift)
 
 
-def _draw_window_rows(settings: Settings) -> LabFigure:
-    return figures.plot_window_rows(_windows_of(settings), highlight=settings.window_index)
+def _draw_window_rows(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
+    return figures.plot_window_rows(_windows_of(settings), highlight=settings.window_index, figure=figure)
 
 
-def _draw_broadcast(settings: Settings) -> LabFigure:
-    return figures.plot_broadcast_operands(_windows_of(settings)[settings.window_index])
+def _draw_broadcast(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
+    return figures.plot_broadcast_operands(_windows_of(settings)[settings.window_index], figure=figure)
 
 
 @functools.lru_cache(maxsize=16)
@@ -145,39 +167,39 @@ def _mask_of(settings: Settings) -> torch.Tensor:
     return _layout_mask(settings.height, settings.width, settings.window, settings.shift)
 
 
-def _draw_label_difference(settings: Settings) -> LabFigure:
+def _draw_label_difference(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     mask_windows = _windows_of(settings)
     k = settings.window_index
-    return figures.plot_label_difference(label_difference(mask_windows)[k], _mask_of(settings)[k], mask_windows[k])
+    return figures.plot_label_difference(label_difference(mask_windows)[k], _mask_of(settings)[k], mask_windows[k], figure=figure)
 
 
-def _draw_window_masks(settings: Settings) -> LabFigure:
-    return figures.plot_window_masks(_mask_of(settings), settings.width // settings.window)
+def _draw_window_masks(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
+    return figures.plot_window_masks(_mask_of(settings), settings.width // settings.window, figure=figure)
 
 
-def _draw_leak(settings: Settings) -> LabFigure:
+def _draw_leak(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k, i = settings.window_index, settings.query
     equal_scores = torch.zeros(settings.n_windows, 1, settings.n_tokens, settings.n_tokens)
     unmasked = masked_window_softmax(equal_scores, None)[k, 0, i]
     masked = masked_window_softmax(equal_scores, _mask_of(settings))[k, 0, i]
     origins = token_origins(settings.height, settings.width, settings.window, settings.shift)[k]
-    return figures.plot_leak(origins, _windows_of(settings)[k], unmasked, masked, i, settings.height, settings.width)
+    return figures.plot_leak(origins, _windows_of(settings)[k], unmasked, masked, i, settings.height, settings.width, figure=figure)
 
 
-def _draw_qk_alignment(settings: Settings) -> LabFigure:
+def _draw_qk_alignment(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k = settings.window_index
-    return figures.plot_qk_alignment(_windows_of(settings)[k], _mask_of(settings)[k])
+    return figures.plot_qk_alignment(_windows_of(settings)[k], _mask_of(settings)[k], figure=figure)
 
 
-def _draw_attention_weights(settings: Settings) -> LabFigure:
+def _draw_attention_weights(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k = settings.window_index
     scores = _example_scores(settings)
     weights = masked_window_softmax(scores, _mask_of(settings))[k, 0]
     unmasked = masked_window_softmax(scores, None)[k, 0]
-    return figures.plot_attention_weights(weights, _windows_of(settings)[k], unmasked=unmasked)
+    return figures.plot_attention_weights(weights, _windows_of(settings)[k], unmasked=unmasked, figure=figure)
 
 
-def _draw_pipeline(settings: Settings) -> LabFigure:
+def _draw_pipeline(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
     k = settings.window_index
     x = torch.arange(settings.height * settings.width).view(settings.height, settings.width)
     mask = _mask_of(settings)
@@ -191,15 +213,22 @@ def _draw_pipeline(settings: Settings) -> LabFigure:
         settings.window,
         settings.shift,
         k,
+        figure=figure,
     )
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A stage an explorer can show: its title, its drawing and which pickers it needs."""
+    """A stage an explorer can show: its title, its drawing and which pickers it needs.
+
+    ``draw(settings, figure=None)`` returns the stage's :class:`~swin_viz.figures.LabFigure`
+    for ``settings``. Given ``figure`` (the one it returned last time), it redraws into it
+    with the ``plot_*(..., figure=figure)`` of :mod:`swin_viz.figures` (the retained-mode
+    pattern described there) and returns it, so that a slider change builds nothing new.
+    """
 
     title: str
-    draw: Callable[[Settings], LabFigure]
+    draw: Callable[..., LabFigure]
     pick_window: bool = False
     pick_query: bool = False
 
@@ -230,7 +259,7 @@ def _slider(description: str, value: int, low: int, high: int, step: int = 1) ->
         max=high,
         step=step,
         description=description,
-        continuous_update=False,  # draw once when the handle is released
+        continuous_update=True,  # report while dragged: the explorer coalesces the changes (REDRAW_INTERVAL)
         style={"description_width": "90px"},
         layout=widgets.Layout(width="340px"),
     )
@@ -247,17 +276,139 @@ def _set_range(slider: widgets.IntSlider, low: int, high: int, value: int, step:
     slider.max = high
 
 
-class StageExplorer(widgets.VBox):
-    """Sliders wired to one stage's figure.
+class Explorer(widgets.VBox):
+    """Controls wired to one retained figure: the base of every explorer.
+
+    A subclass creates its control widgets (as attributes), then calls
+    ``super().__init__(title, controls)``, and overrides :meth:`draw` (and
+    usually :meth:`sync`, :meth:`describe` and :meth:`describe_settings`). The
+    base lays out the title, the controls (two per column), the caption and the
+    image, observes every control's ``value``, and draws once, synchronously.
+
+    On a change the controls are first brought into line (:meth:`sync`, with
+    redraws held, so one change is one redraw), then the figure is redrawn into
+    the same :class:`~swin_viz.figures.LabFigure` (the retained mode of
+    :mod:`swin_viz.figures`). In a kernel a drag is coalesced: a change is drawn
+    at once if the last redraw ended at least :data:`REDRAW_INTERVAL` seconds
+    ago, otherwise once at the end of that interval with the latest values.
+    With no event loop running (a script, a test) every change is drawn before
+    the assignment returns. A drawing error goes into the caption, in red, and
+    never becomes a traceback in the page.
 
     Attributes:
+        title: the bold line above the controls.
+        controls: the control widgets, in layout order.
+        image: the ``Image`` widget showing the figure as PNG.
+        caption: an ``HTML`` line: :meth:`describe`, or the error if drawing failed.
+        figure: the :class:`~swin_viz.figures.LabFigure` drawn into (the same one across redraws).
+        draw_count: how many times the figure has been drawn.
+    """
+
+    def __init__(self, title: str, controls: Sequence[widgets.Widget]) -> None:
+        self.title = title
+        self.controls = list(controls)
+        self.figure: LabFigure | None = None
+        self.draw_count = 0
+        self._holding = False
+        self._reuse_figure = False  # False until a draw succeeded (and after a failed one): draw a fresh figure
+        self._pending: asyncio.TimerHandle | None = None  # a redraw scheduled by _request_redraw
+        self._last_draw_end = float("-inf")  # time.monotonic() when the last redraw finished
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.caption = widgets.HTML()
+        for control in self.controls:
+            control.observe(self._on_change, names="value")
+        columns = [widgets.VBox(self.controls[i : i + 2]) for i in range(0, len(self.controls), 2)]
+        box = widgets.HBox(columns, layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([widgets.HTML(f"<b>{html.escape(title)}</b>"), box, self.caption, self.image])
+        self.redraw()
+
+    # ---- what a subclass overrides ------------------------------------------------
+    def sync(self) -> None:
+        """Bring the controls into line with each other (ranges, steps); runs with redraws held."""
+
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        """Compute from the controls' values and return ``plot_*(..., figure=figure)``."""
+        raise NotImplementedError(f"{type(self).__name__} must define draw(figure)")
+
+    def describe(self) -> str:
+        """One line of plain text for the caption (escaped by the base)."""
+        return ""
+
+    def describe_settings(self) -> str:
+        """A short, stable text of the control values (used by the repr and by error captions)."""
+        return ", ".join(f"{c.description}={c.value}" for c in self.controls if hasattr(c, "value"))
+
+    # ---- the machinery -------------------------------------------------------------
+    def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
+        return f"{type(self).__name__}({self.title!r}, {self.describe_settings()})"
+
+    @contextlib.contextmanager
+    def _hold(self) -> Iterator[None]:
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+
+    def _on_change(self, change: dict) -> None:
+        if self._holding:
+            return
+        with self._hold():
+            self.sync()
+        self._request_redraw()
+
+    def _request_redraw(self) -> None:
+        """Redraw now, or, in a kernel while the last redraw is recent, once at the end of :data:`REDRAW_INTERVAL`."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a script, a test): draw before the assignment returns
+            self.redraw()
+            return
+        if self._pending is not None:  # a redraw is coming: it will read the controls as they are then
+            return
+        wait = self._last_draw_end + REDRAW_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._pending = loop.call_later(wait, self._scheduled_redraw)
+
+    def _scheduled_redraw(self) -> None:
+        self._pending = None
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the figure for the current controls into :attr:`figure`, :attr:`image` and :attr:`caption`, now."""
+        if self._pending is not None:  # this draw serves the scheduled one too
+            self._pending.cancel()
+            self._pending = None
+        try:
+            with _one_thread():
+                figure = self.draw(self.figure if self._reuse_figure else None)
+                description = self.describe()
+            png = figure.to_png(dpi=_explorer_dpi(figure), compress_level=EXPLORER_PNG_COMPRESSION)
+        except Exception as error:  # never a traceback in the page: say what went wrong instead
+            self._reuse_figure = False  # the figure may be half-drawn: start the next one afresh
+            self.caption.value = (
+                f"<span style='color:#d62728'>Cannot draw {html.escape(self.describe_settings())}: "
+                f"{html.escape(str(error))}</span>"
+            )
+            return
+        finally:
+            self._last_draw_end = time.monotonic()
+        self.figure = figure
+        self._reuse_figure = True
+        self.image.value = png
+        self.draw_count += 1
+        self.caption.value = html.escape(description)
+
+
+class StageExplorer(Explorer):
+    """Sliders wired to one stage's figure: ``H``, ``W``, ``M``, ``s`` and, where the stage needs them, ``k`` and ``i``.
+
+    Attributes (besides those of :class:`Explorer`):
         stage: the :class:`Stage` drawn.
         height, width, window, shift: the layout sliders.
         window_index, query: the pickers, or ``None`` if the stage has none.
-        image: the ``Image`` widget showing the figure as PNG.
-        caption: an ``HTML`` line with the layout's numbers (or the error, if drawing failed).
-        figure: the last :class:`~swin_viz.figures.LabFigure` drawn.
-        draw_count: how many times the figure has been drawn.
     """
 
     def __init__(self, stage: Stage, settings: Settings | None = None) -> None:
@@ -271,9 +422,6 @@ class StageExplorer(widgets.VBox):
         if max(settings.height, settings.width) > settings.window * MAX_WINDOWS:
             raise ValueError(f"height and width must be at most {MAX_WINDOWS} windows (M * {MAX_WINDOWS}) in the explorer")
         self.stage = stage
-        self.figure: LabFigure | None = None
-        self.draw_count = 0
-        self._holding = False
         m = settings.window
         self.height = _slider("height H", settings.height, m, m * MAX_WINDOWS, step=m)
         self.width = _slider("width W", settings.width, m, m * MAX_WINDOWS, step=m)
@@ -287,21 +435,8 @@ class StageExplorer(widgets.VBox):
         self.query = (
             _slider("query i", min(settings.query, settings.n_tokens - 1), 0, settings.n_tokens - 1) if stage.pick_query else None
         )
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
-        self.caption = widgets.HTML()
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
-        for slider in sliders:
-            slider.observe(self._on_change, names="value")
-        controls = widgets.HBox(
-            [widgets.VBox(sliders[:2]), widgets.VBox(sliders[2:4]), widgets.VBox(sliders[4:])],
-            layout=widgets.Layout(flex_flow="row wrap"),
-        )
-        title = widgets.HTML(f"<b>{html.escape(stage.title)}</b>")
-        super().__init__([title, controls, self.caption, self.image])
-        self.redraw()
-
-    def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
-        return f"StageExplorer({self.stage.title!r}, {self.settings})"
+        super().__init__(stage.title, sliders)
 
     @property
     def settings(self) -> Settings:
@@ -315,15 +450,10 @@ class StageExplorer(widgets.VBox):
             query=self.query.value if self.query else 0,
         )
 
-    @contextlib.contextmanager
-    def _hold(self) -> Iterator[None]:
-        self._holding = True
-        try:
-            yield
-        finally:
-            self._holding = False
+    def describe_settings(self) -> str:
+        return str(self.settings)
 
-    def _sync(self) -> None:
+    def sync(self) -> None:
         """Bring every slider into line with the window slider."""
         m = self.window.value
         high = m * MAX_WINDOWS
@@ -336,31 +466,33 @@ class StageExplorer(widgets.VBox):
         if self.query is not None:
             _set_range(self.query, 0, values.n_tokens - 1, self.query.value)
 
-    def _on_change(self, change: dict) -> None:
-        if self._holding:
-            return
-        with self._hold():
-            self._sync()
-        self.redraw()
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        return self.stage.draw(self.settings, figure=figure)
 
-    def redraw(self) -> None:
-        """Draw the stage for the current sliders into :attr:`image` and :attr:`caption`."""
-        values = self.settings
-        try:
-            figure = self.stage.draw(values)
-            png = figure.to_png()
-        except Exception as error:  # never a traceback in the page: say what went wrong instead
-            self.caption.value = f"<span style='color:#d62728'>Cannot draw {html.escape(str(values))}: {html.escape(str(error))}</span>"
-            return
-        self.figure = figure
-        self.image.value = png
-        self.draw_count += 1
-        self.caption.value = html.escape(_describe(values))
+    def describe(self) -> str:
+        return _describe(self.settings)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread: an explorer's tensors are a few thousand numbers, for which waking torch's
+    thread pool costs more than it saves (ten times more on a busy 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _explorer_dpi(figure: LabFigure) -> float:
+    """The figure's resolution in an explorer: ``figures.DPI``, lowered so that it is at most :data:`EXPLORER_MAX_WIDTH` pixels wide."""
+    return min(float(figures.DPI), EXPLORER_MAX_WIDTH / float(figure.get_size_inches()[0]))
 
 
 def _describe(settings: Settings) -> str:
     mask = _mask_of(settings)
-    mixed = [k for k in range(settings.n_windows) if bool((mask[k] != 0).any())]
+    mixed = (mask != 0).flatten(1).any(dim=1).nonzero().flatten().tolist()
     masked = ", ".join(map(str, mixed)) if mixed else "none"
     return (
         f"{settings}: nW={settings.n_windows} windows of N={settings.n_tokens} tokens; windows that need a mask: {masked}"

@@ -148,10 +148,11 @@ def test_broadcast_operands_repeat_the_row_and_the_column(example):
     labels = [str(int(v)) for v in row]
     assert cell_texts(left, 9, 9) == [labels] * 9
     assert cell_texts(right, 9, 9) == [[label] * 9 for label in labels]
-    # only the stored row (left) and column (right) are drawn solid
-    assert np.allclose(left.images[0].get_array()[0, :, 3], 1.0)
-    assert np.allclose(left.images[0].get_array()[1:, :, 3], 0.35)
-    assert np.allclose(right.images[0].get_array()[:, 0, 3], 1.0)
+    # only the stored row (left) and column (right) are drawn solid (images hold uint8 RGBA)
+    left_alpha = left.images[0].get_array()[..., 3] / 255
+    right_alpha = right.images[0].get_array()[..., 3] / 255
+    assert np.allclose(left_alpha[0, :], 1.0) and np.allclose(right_alpha[:, 0], 1.0)
+    assert np.allclose(left_alpha[1:, :], 0.35, atol=1 / 255) and np.allclose(right_alpha[:, 1:], 0.35, atol=1 / 255)
 
 
 def test_difference_and_mask_figure_carry_figure_six(example):

@@ -120,13 +120,20 @@ def test_every_reachable_layout_draws_without_error():
 def test_drawing_errors_are_shown_in_the_caption_not_raised():
     view = widgets.region_labels_explorer()
 
-    def broken(layout):
+    def broken(layout, figure=None):
         raise ValueError("boom")
 
+    stage = view.stage
     view.stage = widgets.Stage("broken", broken)
     view.redraw()
     assert "Cannot draw H=9, W=9, M=3, s=1: boom" in view.caption.value
     assert view.draw_count == 1
+    # the next good draw starts from a fresh figure (the failed one may be half-drawn)
+    failed = view.figure
+    view.stage = stage
+    view.shift.value = 2
+    assert view.draw_count == 2 and view.figure is not failed
+    assert view.caption.value.startswith("H=9, W=9, M=3, s=2")
 
 
 @pytest.mark.parametrize(
