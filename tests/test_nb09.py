@@ -485,3 +485,266 @@ def test_exports():
     for name in cost.__all__:
         assert getattr(swin_viz, name) is getattr(cost, name), name
         assert name in swin_viz.__all__, name
+
+
+# --------------------------------------------------------------------------- #
+# Figures                                                                     #
+# --------------------------------------------------------------------------- #
+import io  # noqa: E402
+
+import numpy as np  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from swin_viz import figures, widgets  # noqa: E402
+from swin_viz.figures import (  # noqa: E402
+    COST_COLOURS,
+    PADDING_COLOUR,
+    REGION_COLOURS,
+    LabFigure,
+    draw_padded_windows,
+    plot_cost,
+    plot_flops,
+    plot_shift_vs_padding,
+    plot_times,
+    plot_window_counts,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def pooled(ax, gid):
+    """The artist a figure drew under ``gid`` (see the retained mode of swin_viz.figures)."""
+    return ax.__dict__["_swin_viz_pool"][gid]
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")).astype(int)
+
+
+def assert_same_picture(a: bytes, b: bytes) -> None:
+    """Equal up to antialiasing round-off: a retained redraw paints the data over restored chrome."""
+    pa, pb = pixels(a), pixels(b)
+    assert pa.shape == pb.shape
+    diff = np.abs(pa - pb).max(-1)
+    assert diff.max() <= 2 and (diff > 0).mean() < 1e-3
+
+
+class TestCostFigures:
+    SIZES = [7, 14, 28, 56]
+
+    def test_flops_draws_formulas_as_lines_and_counts_as_dots(self):
+        tokens = [n * n for n in self.SIZES]
+        formulas = {"msa": [msa_flops(n, n, 96) for n in self.SIZES], "w-msa": [wmsa_flops(n, n, 96, 7) for n in self.SIZES]}
+        measured = {k: [attention_flops(k, n, n, 96, 3, 7).multiply_adds for n in self.SIZES] for k in formulas}
+        fig = plot_flops(tokens, formulas, measured)
+        assert isinstance(fig, LabFigure) and fig.to_png().startswith(PNG_MAGIC)
+        ax = fig.axes[0]
+        assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+        for kind in formulas:
+            line, dots = pooled(ax, f"line/{kind}"), pooled(ax, f"points/{kind}")
+            assert list(line.get_xdata()) == tokens and list(line.get_ydata()) == formulas[kind]
+            assert list(dots.get_ydata()) == measured[kind] == formulas[kind]
+            assert line.get_color() == dots.get_color() == COST_COLOURS[kind]
+            assert dots.get_linestyle() == "None" and dots.get_marker() == "o"
+        # the guides have slopes 1 and 2 on the log-log axes
+        for power in (1, 2):
+            guide = pooled(ax, f"guide/{power}")
+            assert fit_slope(guide.get_xdata(), guide.get_ydata()) == pytest.approx(power)
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["global MSA", "W-MSA", "slopes 1 and 2"]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["50", "100", "200", "500", "1000", "2000"]  # < 3 decades
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["10⁶", "10⁷", "10⁸", "10⁹"]
+
+    def test_times(self):
+        fig = plot_times([196, 784, 3136], {"msa": [1e-3, 1e-2, 2e-1], "w-msa": [1e-3, 2e-3, 8e-3]})
+        ax = fig.axes[0]
+        assert list(pooled(ax, "line/msa").get_ydata()) == [1e-3, 1e-2, 2e-1]
+        assert list(pooled(ax, "points/w-msa").get_ydata()) == [1e-3, 2e-3, 8e-3]
+        assert ax.get_ylabel() == "seconds"
+
+    def test_window_counts(self):
+        sweep = list(range(1, 30))
+        counts = {m: [window_count(n, n, 7, 3, method=m) for n in sweep] for m in WINDOW_METHODS}
+        paper = [window_count_formula(n, n, 7, 3, method="padding") for n in sweep]
+        fig = plot_window_counts(sweep, counts, paper, window=7, shift=3)
+        ax = fig.axes[0]
+        for method in WINDOW_METHODS:
+            assert list(pooled(ax, f"count/{method}").get_ydata()) == counts[method]
+        assert list(pooled(ax, "paper").get_ydata()) == paper
+        assert [seg[0][0] for seg in pooled(ax, "multiples").get_segments()] == [7, 14, 21, 28]
+        assert ax.get_title() == "windows of the shifted partition, M = 7, s = 3"
+
+    def test_shift_vs_padding_draws_every_label_and_the_padding(self):
+        parts = shifted_partitions(9, 9, 3, 1)
+        fig = plot_shift_vs_padding(*parts)
+        left, right = fig.axes
+        assert (left.get_title(), right.get_title()) == ("padding: 16 windows", "cyclic shift: 9 windows")
+        for ax, windows in ((left, parts.naive), (right, parts.cyclic)):
+            for k, window in enumerate(windows):
+                assert pooled(ax, f"title/{k}").get_text() == f"#{k}"
+                for r in range(3):
+                    for c in range(3):
+                        label = int(window[r, c])
+                        if label >= 0:
+                            assert pooled(ax, f"cells/{k}/{r}/{c}").get_text() == str(label)
+                        else:
+                            assert f"cells/{k}/{r}/{c}" not in ax.__dict__["_swin_viz_pool"]
+            assert len(pooled(ax, "frames").get_paths()) == windows.shape[0]
+        # one image per panel, one pixel per cell: padding grey, labels in their region colours
+        image = pooled(left, "windows/image").get_array()
+        assert image.shape[:2] == (4 * 4 - 1, 4 * 4 - 1)
+        grey = np.round(np.array(to_rgba(PADDING_COLOUR)) * 255)
+        assert np.array_equal(image[0, 0], grey)  # window 0, cell (0, 0): padding
+        assert np.array_equal(image[2, 2], np.round(np.array(to_rgba(REGION_COLOURS[8])) * 255))  # its label 8
+        # both panels at one cell size: the 3 x 3 windows are drawn as wide as the 4 x 4 ones' first three
+        left_extent, right_extent = pooled(left, "windows/image").get_extent(), pooled(right, "windows/image").get_extent()
+        assert (right_extent[1] - right_extent[0]) / 11 == pytest.approx((left_extent[1] - left_extent[0]) / 15)
+
+    def test_large_partitions_drop_numbers_and_titles(self):
+        parts = shifted_partitions(56, 56, 7, 3)
+        fig = plot_shift_vs_padding(*parts)
+        for ax in fig.axes:
+            gids = list(ax.__dict__["_swin_viz_pool"])
+            assert not any(g.startswith(("cells/", "title/")) for g in gids)
+            assert "windows/lines" not in gids
+
+    @pytest.mark.parametrize(
+        "call, pattern",
+        [
+            (lambda: draw_padded_windows(None, torch.zeros(4, 2), 2), r"windows must be a \[nW, Mh, Mw\] tensor"),
+            (lambda: draw_padded_windows(None, torch.zeros(4, 2, 2, dtype=torch.long), 3), "windows_per_row=3 must be a positive int that divides nW=4"),
+            (lambda: draw_padded_windows(None, torch.full((4, 2, 2), 9), 2), r"region labels 0..8 or -1"),
+            (lambda: draw_padded_windows(None, torch.full((4, 2, 2), -2), 2), r"region labels 0..8 or -1"),
+            (lambda: plot_shift_vs_padding(torch.zeros(4, 2, 2, dtype=torch.long), 2, torch.zeros(4, 3, 3, dtype=torch.long), 2), "same"),
+            (lambda: plot_flops([1, 2], {"msa": [1.0]}), "must have 2 values"),
+            (lambda: plot_flops([2, 1], {"msa": [1.0, 2.0]}), "positive and increasing"),
+            (lambda: plot_flops([1, 2], {"msa": [0.0, 2.0]}), "positive to be drawn on log axes"),
+            (lambda: plot_flops([1, 2], {"vit": [1.0, 2.0]}), "keys must be among"),
+            (lambda: plot_window_counts([1, 2], {"cyclic": [1, 1]}, [1], window=2, shift=1), "paper must have 2 values"),
+        ],
+    )
+    def test_bad_arguments_are_named(self, call, pattern):
+        with pytest.raises(ValueError, match=pattern):
+            call()
+
+    def test_not_a_lab_figure(self):
+        with pytest.raises(TypeError, match="figure must be a LabFigure"):
+            plot_flops([1, 2], {"msa": [1.0, 2.0]}, figure="fig")
+
+
+def cost_arguments(size, window, shift, dim):
+    tokens, flops, counts, paper = widgets._cost_curves(window, shift, dim)
+    parts = shifted_partitions(size, size, window, shift)
+    return (tokens, flops, widgets.COST_SIZES, counts, paper, parts), {"window": window, "shift": shift, "marker": size - 1}
+
+
+class TestPlotCost:
+    def test_panels_carry_the_numbers(self):
+        args, kwargs = cost_arguments(56, 7, 3, 96)
+        fig = plot_cost(*args, **kwargs)
+        flop_ax, count_ax, naive_ax, cyclic_ax = fig.axes
+        assert list(pooled(flop_ax, "marker/msa").get_ydata()) == [msa_flops(56, 56, 96)]
+        assert list(pooled(flop_ax, "marker/w-msa").get_ydata()) == [wmsa_flops(56, 56, 96, 7)]
+        assert list(pooled(count_ax, "marker/cyclic").get_ydata()) == [64]
+        assert list(pooled(count_ax, "marker/padding").get_ydata()) == [81]
+        assert naive_ax.get_title() == "56 × 56: padding: 81 windows"
+        assert cyclic_ax.get_title() == "56 × 56: cyclic shift: 64 windows"
+
+    def test_redrawn_in_place_equals_a_fresh_figure(self):
+        args, kwargs = cost_arguments(56, 7, 3, 96)
+        fig = plot_cost(*args, **kwargs)
+        fig.to_png()
+        axes = list(fig.axes)
+        for setting in [(9, 3, 1, 96), (64, 2, 1, 768)]:
+            args, kwargs = cost_arguments(*setting)
+            again = plot_cost(*args, **kwargs, figure=fig)
+            assert again is fig and list(fig.axes) == axes
+            assert_same_picture(fig.to_png(), plot_cost(*args, **kwargs).to_png())
+
+
+# --------------------------------------------------------------------------- #
+# The explorer                                                                #
+# --------------------------------------------------------------------------- #
+class TestCostExplorer:
+    def test_opens_on_swin_t_stage_1(self):
+        view = widgets.cost_explorer()
+        assert repr(view) == "CostExplorer('09 · the cost of window attention', h=w=56, M=7, s=3, C=96)"
+        assert view.draw_count == 1 and bytes(view.image.value).startswith(PNG_MAGIC)
+        caption = view.caption.value
+        assert "multiply-adds global MSA 2.004e+09, W-MSA 1.451e+08 (ratio 13.8)" in caption
+        assert "shifted windows cyclic shift 64, padding 81 (ratio 1.27;" in caption
+        assert (view.size.min, view.size.max, view.window.min, view.window.max) == (1, 64, 2, 16)
+
+    def test_shift_follows_the_window(self):
+        view = widgets.cost_explorer(window=7, shift=6)
+        view.window.value = 4
+        assert (view.shift.value, view.shift.max) == (3, 3)
+        assert view.draw_count == 2  # one redraw for the coordinated change
+        view.window.value = 16
+        assert view.shift.max == 15 and view.shift.value == 3
+
+    def test_sliders_change_the_figure(self):
+        view = widgets.cost_explorer(size=10, window=7, shift=1)
+        assert "cyclic shift 4, padding 9 (ratio 2.25;" in view.caption.value
+        view.shift.value = 3  # 10 mod 7 = 3 <= s: the padded partition loses its empty last row and column
+        assert "cyclic shift 4, padding 4 (ratio 1; the paper&#x27;s (⌈h/M⌉+1)² = 9)" in view.caption.value
+        assert view.figure.axes[2].get_title() == "10 × 10: padding: 4 windows"
+        view.size.value = 14
+        view.window.value = 14  # one window as large as the map: W-MSA is global attention
+        assert "(ratio 1);" in view.caption.value
+        view.dim.value = 768
+        assert view.describe_settings() == "h=w=14, M=14, s=3, C=768"
+        assert "Cannot draw" not in view.caption.value and view.draw_count == 5
+
+    def test_no_change_moves_an_axis(self):
+        """Fixed y ranges hold every reachable setting, so a change redraws data and never lays the figure out again."""
+        view = widgets.cost_explorer()
+        limits = [(ax.get_xlim(), ax.get_ylim()) for ax in view.figure.axes]
+        for name, value in (("size", 1), ("window", 2), ("size", 64), ("dim", 768), ("shift", 0), ("dim", 16), ("window", 16)):
+            getattr(view, name).value = value
+            assert [(ax.get_xlim(), ax.get_ylim()) for ax in view.figure.axes] == limits
+        flop_low, flop_high = view.figure.axes[0].get_ylim()
+        # the extremes: global attention on a 1 x 1 map at C = 16 (a guide starts at a quarter of it), the 64 x 64 map at C = 768
+        assert flop_low <= msa_flops(1, 1, 16) / 4
+        assert flop_high >= msa_flops(64, 64, 768) >= wmsa_flops(64, 64, 768, 16, pad=True)
+        assert view.figure.axes[1].get_ylim()[1] > window_count(64, 64, 2, 1, method="padding") == 33 * 33
+
+    def test_every_reachable_setting_draws(self):
+        """Every window with its extreme shifts, at the smallest, a non-multiple and the largest size, C at either end."""
+        view = widgets.cost_explorer()
+        figure = view.figure
+        dims = (widgets.COST_DIM_RANGE[0], widgets.COST_DIM_RANGE[1])
+        for window in range(widgets.COST_WINDOW_RANGE[0], widgets.COST_WINDOW_RANGE[1] + 1):
+            for shift in (0, window - 1):
+                for i, size in enumerate((1, window + 1, 64)):
+                    args, kwargs = cost_arguments(size, window, shift, dims[(window + shift + i) % 2])
+                    assert plot_cost(*args, **kwargs, figure=figure) is figure
+        assert figure.to_png().startswith(PNG_MAGIC)
+
+    def test_drawing_errors_are_shown_in_the_caption(self, monkeypatch):
+        view = widgets.cost_explorer()
+
+        def broken(*args, **kwargs):
+            raise ValueError("boom")
+
+        monkeypatch.setattr(figures, "plot_cost", broken)
+        view.size.value = 20
+        assert "Cannot draw h=w=20, M=7, s=3, C=96: boom" in view.caption.value
+        assert view.draw_count == 1
+
+    @pytest.mark.parametrize(
+        "kwargs, error, pattern",
+        [
+            ({"height": 9}, TypeError, "unknown cost_explorer argument"),
+            ({"size": 0}, ValueError, r"size=0 is outside the explorer's range \[1, 64\]"),
+            ({"size": 65}, ValueError, r"size=65 is outside"),
+            ({"window": 1}, ValueError, r"window=1 is outside the explorer's range \[2, 16\]"),
+            ({"window": 5, "shift": 5}, ValueError, r"shift=5 is outside \[0, window=5\)"),
+            ({"dim": 100}, ValueError, r"dim=100 must be a multiple of 16 in \[16, 768\]"),
+            ({"size": True}, TypeError, "size must be an int"),
+            ({"window": 7.0}, TypeError, "window must be an int"),
+        ],
+    )
+    def test_bad_settings_are_named(self, kwargs, error, pattern):
+        with pytest.raises(error, match=pattern):
+            widgets.cost_explorer(**kwargs)
