@@ -1,6 +1,7 @@
 # Swin mask lab: two commands set everything up on a fresh machine.
 #   make lab    create .venv if needed, install, open JupyterLab on notebooks/
 #   make test   create .venv if needed, install, run the unit tests and every notebook (nbval)
+#   make app    the explorer app: app/explorer.ipynb served by Voila on 127.0.0.1:8866, code hidden
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,10 +11,11 @@ STAMP  := $(VENV)/.installed
 TORCH  ?= torch==2.13.0
 HOST   ?= 127.0.0.1
 PORT   ?= 8888
+APP_PORT ?= 8866
 # jupyter refuses to start as root without --allow-root (CI and containers run as root)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test venv execute picture clean
+.PHONY: lab test venv execute picture app clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +28,10 @@ venv: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=$(HOST) --port=$(PORT) $(ROOT_FLAG)
+
+# The explorer app: app/explorer.ipynb as a standalone page (Voila hides the code); open the URL it prints.
+app: $(STAMP)
+	$(BIN)/voila app/explorer.ipynb --no-browser --Voila.ip=$(HOST) --port=$(APP_PORT) --token
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -435,6 +435,10 @@ class StageExplorer(Explorer):
         self.query = (
             _slider("query i", min(settings.query, settings.n_tokens - 1), 0, settings.n_tokens - 1) if stage.pick_query else None
         )
+        # The sizes the student chose: re-rounded to each window from these, not from the last rounding, so a
+        # drag of the window slider through several values leaves the sizes where a single step would.
+        self._wanted_sizes = (settings.height, settings.width)
+        self._synced_window = m
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
         super().__init__(stage.title, sliders)
 
@@ -457,8 +461,11 @@ class StageExplorer(Explorer):
         """Bring every slider into line with the window slider."""
         m = self.window.value
         high = m * MAX_WINDOWS
-        for size in (self.height, self.width):
-            _set_range(size, m, high, m * max(1, round(size.value / m)), step=m)
+        if m == self._synced_window:  # the window did not move: the sizes are the ones the student chose
+            self._wanted_sizes = (self.height.value, self.width.value)
+        self._synced_window = m
+        for size, wanted in zip((self.height, self.width), self._wanted_sizes):
+            _set_range(size, m, high, m * max(1, round(wanted / m)), step=m)
         _set_range(self.shift, 0, m - 1, self.shift.value)
         values = self.settings
         if self.window_index is not None:
@@ -573,6 +580,188 @@ def attention_weights_explorer(**settings: int) -> StageExplorer:
 def pipeline_explorer(**settings: int) -> StageExplorer:
     """Sliders and a window picker over :func:`~swin_viz.figures.plot_pipeline` (all stages)."""
     return explorer("pipeline", **settings)
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 06 · the full block: the leak with the mask on and off             #
+# --------------------------------------------------------------------------- #
+from typing import NamedTuple  # noqa: E402 -- this section's imports stay in it, so the sections merge cleanly
+
+from swin_viz.block import (  # noqa: E402
+    BlockStages,
+    WindowAttentionWeights,
+    leaked_attention,
+    seam_neighbours,
+    shifted_window_attention,
+)
+from swin_viz.tensors import as_pair  # noqa: E402
+
+__all__ += ["BlockLeakExplorer", "block_leak_explorer"]  # this notebook's names, kept with its section
+
+#: Channels ``C``, heads and seed of the block the explorer runs: notebook 06's running example.
+BLOCK_CHANNELS = 4
+BLOCK_HEADS = 2
+BLOCK_SEED = 0
+
+
+class _BlockLayout(NamedTuple):
+    """Where the tokens of one layout go (see :func:`_block_layout`)."""
+
+    origins: torch.Tensor  # [nW, N, 2] token_origins
+    neighbours: torch.Tensor  # [nW, N, N] seam_neighbours
+    place: torch.Tensor  # [H, W, 2]: window k and slot i of the token that starts at (row, col)
+
+
+@functools.lru_cache(maxsize=16)
+def _block_layout(height: int, width: int, window: int, shift: int) -> _BlockLayout:
+    """The layout's :func:`~swin_viz.tensors.token_origins`, :func:`~swin_viz.block.seam_neighbours`, and their inverse."""
+    origins = token_origins(height, width, window, shift)
+    n_windows, n_tokens = origins.shape[:2]
+    place = torch.empty(height, width, 2, dtype=torch.long)
+    slots = torch.stack(torch.meshgrid(torch.arange(n_windows), torch.arange(n_tokens), indexing="ij"), dim=-1)
+    place[origins[..., 0], origins[..., 1]] = slots
+    return _BlockLayout(origins, seam_neighbours(height, width, window, shift), place)
+
+
+@functools.lru_cache(maxsize=16)
+def _block_run(height: int, width: int, window: int, shift: int, use_mask: bool) -> tuple[BlockStages, torch.Tensor]:
+    """Notebook 06's block (seeded weights and input, float64) on an ``H x W`` layout: its stages and its
+    ``[heads, H, W]`` :func:`~swin_viz.block.leaked_attention`.
+
+    Cached per layout and mask state, so moving the head or the query, or toggling back, recomputes nothing.
+    Shared: read the tensors, never modify them in place.
+    """
+    weights = WindowAttentionWeights.random(BLOCK_CHANNELS, BLOCK_HEADS, window, seed=BLOCK_SEED)
+    generator = torch.Generator().manual_seed(BLOCK_SEED)
+    x = torch.randn(1, height, width, BLOCK_CHANNELS, generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        _, stages = shifted_window_attention(x, weights, BLOCK_HEADS, window, shift, use_mask=use_mask, return_stages=True)
+        leak = leaked_attention(x, weights, BLOCK_HEADS, window, shift, use_mask=use_mask)[0]
+    return stages, leak
+
+
+def _toggle(options: list[tuple[str, object]], value: object, description: str) -> widgets.ToggleButtons:
+    return widgets.ToggleButtons(
+        options=options, value=value, description=description, style={"description_width": "90px", "button_width": "80px"}
+    )
+
+
+class BlockLeakExplorer(Explorer):
+    """The block's leak on the original map, with the mask on or off, and where one query's attention goes.
+
+    Runs :func:`~swin_viz.block.shifted_window_attention` with notebook 06's
+    seeded weights and input (``C`` = :data:`BLOCK_CHANNELS`, :data:`BLOCK_HEADS`
+    heads, float64) and draws :func:`~swin_viz.figures.plot_block_leak`.
+
+    Attributes:
+        height, width, window, shift: the layout sliders (sizes step by ``M``, ``0 <= s < M``).
+        use_mask: ``ToggleButtons``, ``True`` (mask on) or ``False`` (off).
+        head: ``ToggleButtons``, the head drawn.
+        query_row, query_col: the query's place on the original map.
+    """
+
+    def __init__(self, height: int, width: int, window: int, shift: int, use_mask: bool, head: int, query: tuple[int, int]) -> None:
+        low, high = WINDOW_RANGE
+        self.height = _slider("height H", height, window, window * MAX_WINDOWS, step=window)
+        self.width = _slider("width W", width, window, window * MAX_WINDOWS, step=window)
+        self.window = _slider("window M", window, low, high)
+        self.shift = _slider("shift s", shift, 0, window - 1)
+        self.use_mask = _toggle([("mask on", True), ("mask off", False)], use_mask, "mask")
+        self.head = _toggle([(f"head {h}", h) for h in range(BLOCK_HEADS)], head, "head")
+        self.query_row = _slider("query row", query[0], 0, height - 1)
+        self.query_col = _slider("query col", query[1], 0, width - 1)
+        controls = [self.height, self.width, self.window, self.shift, self.use_mask, self.head, self.query_row, self.query_col]
+        super().__init__("6. The full block: what crosses a seam, mask on and off", controls)
+
+    def sync(self) -> None:
+        """Sizes to multiples of ``M`` (at most :data:`MAX_WINDOWS` windows), ``s < M``, the query inside the map."""
+        m = self.window.value
+        for size in (self.height, self.width):
+            _set_range(size, m, m * MAX_WINDOWS, m * max(1, round(size.value / m)), step=m)
+        _set_range(self.shift, 0, m - 1, self.shift.value)
+        _set_range(self.query_row, 0, self.height.value - 1, self.query_row.value)
+        _set_range(self.query_col, 0, self.width.value - 1, self.query_col.value)
+
+    def _selection(self) -> tuple[_BlockLayout, BlockStages, torch.Tensor, int, int]:
+        """The layout, the run's stages and ``[heads, H, W]`` leak, and the query's window ``k`` and slot ``i``."""
+        layout = (self.height.value, self.width.value, self.window.value, self.shift.value)
+        where = _block_layout(*layout)
+        stages, leak = _block_run(*layout, self.use_mask.value)
+        k, i = where.place[self.query_row.value, self.query_col.value].tolist()
+        return where, stages, leak, k, i
+
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        where, stages, leak, k, i = self._selection()
+        use_mask, head = self.use_mask.value, self.head.value
+        return figures.plot_block_leak(
+            leak[head],
+            where.origins[k],
+            stages["weights"][k, head, i],
+            ~where.neighbours[k, i],
+            i,
+            self.window.value,
+            self.shift.value,
+            use_mask=use_mask,
+            head=head,
+            figure=figure,
+        )
+
+    def describe(self) -> str:
+        _, _, leaks, k, i = self._selection()
+        leak = leaks[self.head.value]
+        leaking = int((leak > 0).sum())
+        query_leak = float(leak[self.query_row.value, self.query_col.value])
+        mean = float(leak[leak > 0].mean()) if leaking else 0.0
+        return (
+            f"{self.describe_settings()}: {leaking} of {leak.numel()} queries put weight across a seam "
+            f"(mean {mean:.3g}, largest {float(leak.max()):.3g}); the query is token {i} of window {k} "
+            f"and puts {query_leak:.3g} of its attention across a seam"
+        )
+
+    def describe_settings(self) -> str:
+        return (
+            f"H={self.height.value}, W={self.width.value}, M={self.window.value}, s={self.shift.value}, "
+            f"mask {'on' if self.use_mask.value else 'off'}, head {self.head.value}, "
+            f"query ({self.query_row.value}, {self.query_col.value})"
+        )
+
+
+def block_leak_explorer(
+    *,
+    height: int = 9,
+    width: int = 9,
+    window: int = 3,
+    shift: int = 1,
+    use_mask: bool = True,
+    head: int = 0,
+    query: tuple[int, int] = (0, 0),
+) -> BlockLeakExplorer:
+    """Sliders for H, W, M, s, a mask on/off toggle, a head and a query over :func:`~swin_viz.figures.plot_block_leak`.
+
+    Args:
+        height, width: multiples of ``window``, at most ``window * MAX_WINDOWS``.
+        window: ``M`` in :data:`WINDOW_RANGE`; shift: ``0 <= s < M``.
+        use_mask: start with the mask on (``True``) or off.
+        head: ``0 <= head < BLOCK_HEADS``.
+        query: ``(row, col)`` on the ``H x W`` map.
+
+    Raises ``TypeError``/``ValueError`` naming the argument for a start the sliders cannot show.
+    """
+    validate_layout(height, width, window, shift)
+    low, high = WINDOW_RANGE
+    if not low <= window <= high:
+        raise ValueError(f"window={window} is outside the explorer's range [{low}, {high}]")
+    if max(height, width) > window * MAX_WINDOWS:
+        raise ValueError(f"height and width must be at most {MAX_WINDOWS} windows (M * {MAX_WINDOWS} = {window * MAX_WINDOWS}), "
+                         f"got {height}x{width}")
+    if not isinstance(use_mask, bool):
+        raise TypeError(f"use_mask must be True or False, got {type(use_mask).__name__} {use_mask!r}")
+    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < BLOCK_HEADS:
+        raise ValueError(f"head must be an int in [0, {BLOCK_HEADS}), got {head!r}")
+    row, col = as_pair(query, "query")
+    if not (0 <= row < height and 0 <= col < width):
+        raise ValueError(f"query=({row}, {col}) must lie on the {height}x{width} map: 0 <= row < height, 0 <= col < width")
+    return BlockLeakExplorer(height, width, window, shift, use_mask, head, (row, col))
 
 
 # --------------------------------------------------------------------------- #

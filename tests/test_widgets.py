@@ -161,3 +161,18 @@ def test_mask_caption_agrees_with_attention_mask():
     assert expected == [2, 3, 4, 5]
     assert view.caption.value.endswith("windows that need a mask: 2, 3, 4, 5")
     assert torch.equal(mask[0], torch.zeros(16, 16))
+
+
+def test_a_drag_of_the_window_slider_leaves_the_sizes_where_one_step_would():
+    """Live drags pass through every window on the way: the sizes are rounded from the chosen ones each time."""
+    dragged = explorer("pipeline", height=8, width=16, window=8, shift=0)
+    for window in range(7, 1, -1):
+        dragged.window.value = window
+    stepped = explorer("pipeline", height=8, width=16, window=8, shift=0)
+    stepped.window.value = 2
+    assert (dragged.height.value, dragged.width.value) == (stepped.height.value, stepped.width.value) == (8, 16)
+    dragged.window.value = 3  # 8 -> 9, 16 -> 15: the nearest multiples of 3
+    assert (dragged.height.value, dragged.width.value) == (9, 15)
+    dragged.height.value = 3  # a size the student moves becomes the one to round from
+    dragged.window.value = 2
+    assert (dragged.height.value, dragged.width.value) == (4, 16)
