@@ -20,13 +20,16 @@ This module computes both sides of those claims:
 * the measurements: :func:`measured_flops` runs any call under
   ``torch.utils.flop_counter.FlopCounterMode``; :func:`attention_flops` does it
   for one of the :data:`ATTENTIONS` on a fresh map; :func:`window_count` counts
-  the windows a partition actually produces; :func:`time_call` times a call;
+  the windows a partition actually produces; :func:`time_call` times a call and
+  :func:`fit_slope` reads the exponent of a power law off the results;
 * the attentions being measured: :func:`global_attention` (the MSA of ViT,
   with the block's weights), :func:`multi_head_attention` (the body of
   ``WindowAttention.forward`` on any token groups), and the naive alternative
   to the cyclic shift, :func:`naive_shifted_windows` /
   :func:`naive_shifted_partition` / :func:`naive_shifted_attention`.
-  W-MSA and SW-MSA themselves are :func:`swin_viz.block.shifted_window_attention`.
+  W-MSA and SW-MSA themselves are :func:`swin_viz.block.shifted_window_attention`;
+* for the figures, :func:`shifted_partitions`: both shifted partitions of a map
+  as region labels, padding marked ``-1``.
 
 Counting conventions. ``FlopCounterMode`` counts ``2 * m * n * k`` for an
 ``[m, k] @ [k, n]`` product (a multiply and an add per term) and nothing for
@@ -55,7 +58,6 @@ from swin_viz.tensors import (
     _check_tensor,
     _padded_layout,
     _positive,
-    as_pair,
     cyclic_shift,
     masked_window_softmax,
     padded_size,
