@@ -28,35 +28,56 @@ Every ``plot_*`` takes ``figure=None``. Without it a new figure is made, as a
 notebook cell does. Given a figure that a ``plot_*`` returned before, the
 picture is drawn *into* it: its axes and artists are kept and only their data
 change (``AxesImage.set_data``, ``LineCollection.set_segments``,
-``Text.set_text`` ...), so an explorer's slider change costs one Agg render and
-no construction. The result is the same picture a fresh figure shows. Every
-figure, including new ones, follows these rules to stay fast and correct:
+``Text.set_text`` ...), so an explorer's slider change costs one render and no
+construction. The result is the picture a fresh figure shows, pixel for pixel
+(``tests/test_widgets.py`` checks it for every stage). A redraw pays for three
+things only: the artists that changed, the constrained layout when something it
+measures changed, and the "chrome" (ticks, tick labels, axis labels, fixed
+titles) when it changed; otherwise both are reused (:class:`_RetainedLayout`,
+:meth:`LabFigure.draw`). Text is the dearest thing to draw (about 0.1 ms a
+glyph), so most of a redraw's cost is the text that changes.
 
-1. A ``plot_*`` function opens a frame and draws its panels inside it::
+Every figure, including new ones, follows these rules to stay fast and correct:
+
+1. A ``plot_*`` function takes ``*, figure: LabFigure | None = None``, opens a
+   frame and draws its panels inside it::
 
        with _frame(figure, ("plot_name", n_panels), (width, height), build) as (fig, axes):
            draw_something(axes[0], ...)
+           _title(axes[0], "fixed title")                      # chrome
+           _title(axes[1], f"window {k}", chrome=False)         # follows a picker
+           _suptitle(fig, "...", fontsize=11)
        return fig
 
    ``build(fig)`` makes the axes (``fig.subplots(...)``); it runs only when the
-   figure is new or the key (the figure's structure) differs from the last
-   frame's, after ``fig.clear()``. Otherwise the axes are reused, the size is
-   set with ``set_size_inches`` and grid ratios with :func:`_set_ratios`.
+   figure is new or the key (the figure's structure: its name, its number of
+   panels) differs from the last frame's, after ``fig.clear()``. Otherwise the
+   axes are reused, the size is set with ``set_size_inches`` and grid ratios
+   with :func:`_set_ratios` (call it every frame if they follow the data).
 2. Panels create artists only through the pooled helpers :func:`_image`,
    :func:`_lines`, :func:`_polygons`, :func:`_text`, :func:`_bracket` and
-   :func:`_legend` (never ``ax.imshow``/``ax.text``/``ax.hlines``/``add_patch``).
-   Each names its artist with a gid unique in its axes (``"cells/text/3/4"``):
-   the first frame creates it, later frames find it by gid and update it in
-   place. A gid gets the same kind of properties on every call (pass every
-   property that can vary, every time).
+   :func:`_legend`, and titles through :func:`_title` / :func:`_suptitle`
+   (never ``ax.imshow``, ``ax.text``, ``ax.hlines``, ``add_patch``,
+   ``fig.suptitle``). Each names its artist with a gid unique in its axes
+   (``"cells/text/3/4"``): the first frame creates it, later frames find it by
+   gid and update it in place, skipping what did not change. A gid gets the
+   same kind of properties on every call (pass every property that can vary).
 3. When the frame ends, every pooled artist that was not claimed in it is
    removed, so a smaller grid leaves no stale numbers behind.
 4. Axes state is set in every frame, unconditionally: limits (no autoscale),
-   ticks together with their labels (:func:`_finish_grid`), titles, labels.
-5. Keep the artist count low: one image per panel (several grids in one
-   panel are tiles of one image, :func:`_draw_tiles`), one collection for all
-   lines or boxes of a kind; cell numbers stay out of the constrained layout
-   (``in_layout=False``), which then measures only ticks, titles and notes.
+   ticks together with their labels (:func:`_finish_grid`, :func:`_tick_params`),
+   axis labels, titles.
+5. Keep the artist count low: one image per panel (several grids in one panel
+   are tiles of one image, :func:`_draw_tiles`), one collection for all lines
+   or boxes of a kind. Keep the text count low on big grids (numbers only up to
+   :data:`MAX_ANNOTATED`, :data:`MAX_TICKS`, :data:`MAX_NOTES`).
+6. Texts inside the axes (cell numbers, notes) take ``in_layout=False``: the
+   layout then measures only what lies outside. Texts outside the axes that
+   change with a picker must stay in the layout; :func:`_layout_key` lists what
+   the layout depends on, so extend it if a figure adds another kind of input.
+7. Chrome is drawn first and cached; the data is drawn over it. A text may be
+   chrome (``chrome=True``) only if it overlaps no data artist; a text that
+   follows a picker should not be chrome, or every change redraws the chrome.
 """
 
 from __future__ import annotations
@@ -80,7 +101,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.legend import Legend
 from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, IdentityTransform
 
 from swin_viz.tensors import as_pair, region_slices, reverse_cyclic_shift
 
@@ -242,6 +263,10 @@ class _RetainedLayout(ConstrainedLayoutEngine):
             return super().execute(fig)
         if self._key is not None and _layout_key(fig, renderer) == self._key:
             return None
+        # constrained layout refines the positions it starts from: start where a new figure starts
+        for ax in fig.axes:
+            if ax.get_subplotspec() is not None:
+                ax.set_subplotspec(ax.get_subplotspec())
         result = super().execute(fig)
         self._key = _layout_key(fig, renderer)
         return result
@@ -474,13 +499,65 @@ def _bytes(rgba: np.ndarray) -> np.ndarray:
     return (np.clip(rgba, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+class _CellImage(AxesImage):
+    """An image of cells (``uint8`` RGBA) drawn the way ``interpolation="nearest"`` draws it, pixel for pixel,
+    but by picking the cell under each canvas pixel with numpy: a third of the time of matplotlib's resampler.
+
+    Other cases (rotated or non-affine transforms, vector backends) fall back to matplotlib.
+    """
+
+    def make_image(self, renderer: Any, magnification: float = 1.0, unsampled: bool = False) -> tuple:
+        trans = self.get_transform()
+        data = np.ma.getdata(self._A) if self._A is not None else None
+        if (
+            unsampled or magnification != 1.0 or not trans.is_affine or data is None or data.dtype != np.uint8
+            or data.ndim != 3 or data.shape[2] != 4
+        ):
+            return super().make_image(renderer, magnification, unsampled)
+        (a, b, e), (c, d, f), _ = trans.get_affine().get_matrix()
+        if b != 0 or c != 0 or a == 0 or d == 0:
+            return super().make_image(renderer, magnification, unsampled)
+        left, right, bottom, top = self.get_extent()
+        (xa, ya), (xb, yb) = trans.transform([[left, bottom], [right, top]])
+        clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.get_figure(root=True).bbox
+        clipped = Bbox.intersection(Bbox.from_extents(min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)), clip)
+        if clipped is None:
+            return None, 0, 0, None
+        # the output pixels matplotlib's _make_image would fill (its rounding)
+        x0, y0 = np.floor(clipped.x0 + 0.5), np.ceil(clipped.y0 - 0.5 - 1e-8)
+        x1, y1 = np.floor(clipped.x1 + 0.5 + 1e-8), np.ceil(clipped.y1 - 0.5)
+        width, height = int(x1 - x0), int(y1 - y0)
+        if width <= 0 or height <= 0:
+            return None, 0, 0, None
+        rows, cols = data.shape[:2]
+        x = (x0 + np.arange(width) + 0.5 - e) / a  # data coordinates of the pixel centres
+        y = (y0 + np.arange(height) + 0.5 - f) / d  # bottom row of pixels first
+        start, stop = (top, bottom) if self.origin == "upper" else (bottom, top)
+        col = np.floor((x - left) / (right - left) * cols).astype(np.intp)
+        row = np.floor((y - start) / (stop - start) * rows).astype(np.intp)
+        out = data[np.clip(row, 0, rows - 1)][:, np.clip(col, 0, cols - 1)]
+        out[(row < 0) | (row >= rows)] = 0
+        out[:, (col < 0) | (col >= cols)] = 0
+        return out, x0, y0, IdentityTransform()
+
+
+def _new_image(ax: Axes, rgba: np.ndarray, extent: tuple[float, float, float, float], zorder: float) -> _CellImage:
+    """What ``ax.imshow(rgba, extent=extent, interpolation="nearest")`` makes, as a :class:`_CellImage`."""
+    image = _CellImage(ax, interpolation="nearest", extent=extent, zorder=zorder)
+    image.set_data(rgba)
+    image.set_clip_path(ax.patch)
+    ax.set_aspect(matplotlib.rcParams["image.aspect"])
+    ax.add_image(image)
+    return image
+
+
 def _image(ax: Axes, gid: str, rgba: np.ndarray, extent: tuple[float, float, float, float], *, zorder: float = 1) -> AxesImage:
     """A pooled ``imshow`` of an ``[R, C, 4]`` colour array over ``extent`` (nearest-neighbour, no autoscale).
 
     The image holds the colours as ``uint8`` (:func:`_bytes`).
     """
     rgba = _bytes(rgba)
-    image, new = _pooled(ax, gid, lambda: ax.imshow(rgba, extent=extent, interpolation="nearest", zorder=zorder))
+    image, new = _pooled(ax, gid, lambda: _new_image(ax, rgba, extent, zorder))
     if not new:
         image.set_data(rgba)
         if not np.array_equal(image.get_extent(), extent):
@@ -1932,6 +2009,208 @@ def plot_block_leak(
         _title(right, f"query ({query_rc[0]}, {query_rc[1]}): weight across a seam (red boxes) {_leak_text(crossing)}",
                fontsize=10, chrome=False)
         _suptitle(fig, "Weight across a wrap seam: every query (left), one query's keys (right)", fontsize=11)
+    return fig
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 07 · real-world shapes: padding orders, and label schemes          #
+# --------------------------------------------------------------------------- #
+__all__ += ["PAD_ORDER_ANNOTATED", "draw_padded_map", "draw_key_counts", "plot_pad_order", "plot_label_maps"]
+
+#: Panels of :func:`plot_pad_order` carry numbers up to this many cells a side (three grids share the figure).
+PAD_ORDER_ANNOTATED = 16
+#: Opacity of padding (zero-token) cells in :func:`draw_padded_map`.
+PADDING_ALPHA = 0.3
+#: Colour of the dashed lines where original row 0 and column 0 landed, and of outlines that flag a difference.
+SEAM_COLOUR = "#d62728"
+
+
+def _landed(token_ids: torch.Tensor, width: int, axis: int) -> int:
+    """The row (``axis=0``) or column (``axis=1``) of a rolled map that holds original row / column 0 (0 if none)."""
+    original = token_ids // width if axis == 0 else token_ids % width
+    hits = ((original == 0) & (token_ids >= 0)).any(dim=1 - axis).nonzero().flatten().tolist()
+    return hits[0] if hits else 0
+
+
+def _sparse_ticks(ax: Axes, rows: int, cols: int, *, every: tuple[int, int] = (1, 1), most: int = 8) -> None:
+    """Tick every cell up to :data:`PAD_ORDER_ANNOTATED` cells a side; beyond, every ``every`` cells (the window)
+    if that makes at most ``most`` ticks, else every 2, 5, 10 … cells (each tick label costs a redraw time)."""
+    for cells, step_of, set_ticks in ((cols, every[1], ax.set_xticks), (rows, every[0], ax.set_yticks)):
+        steps = (1,) if cells <= PAD_ORDER_ANNOTATED else (step_of, 2, 5, 10, 20, 50, 100)
+        step = next((s for s in steps if s > 1 and -(-cells // s) <= most), 1) if cells > PAD_ORDER_ANNOTATED else 1
+        ticks = np.arange(0, cells, step)
+        set_ticks(ticks, [str(t) for t in ticks])
+
+
+def draw_padded_map(ax: Axes, token_ids: torch.Tensor, labels: torch.Tensor, width: int, window: int | tuple[int, int]) -> None:
+    """Draw a rolled, padded map ``[Hp, Wp]``: each token's original ``row,col`` on its mask region colour.
+
+    ``token_ids`` are ``row * width + col`` of the unpadded map and ``-1`` for
+    padding (zero) tokens; ``labels`` are the mask's region labels of the padded
+    layout. Padding cells are faded and show a dot. Thick lines are the window
+    borders; dashed red lines run just above the row and left of the column
+    where original row 0 and column 0 landed, i.e. where the wrapped rows and
+    columns begin (the mask assumes they are its last band).
+    """
+    token_ids = _as_2d(token_ids, "token_ids")
+    labels = _as_2d(labels, "labels")
+    if token_ids.shape != labels.shape:
+        raise ValueError(f"token_ids and labels must have the same [Hp, Wp] shape, got {tuple(token_ids.shape)} and {tuple(labels.shape)}")
+    rows, cols = token_ids.shape
+    window_hw = as_pair(window, "window")
+    texts = None
+    if max(rows, cols) <= PAD_ORDER_ANNOTATED:
+        texts = [["·" if t < 0 else f"{t // width},{t % width}" for t in row] for row in token_ids.tolist()]
+    alpha = np.where((token_ids < 0).numpy(), PADDING_ALPHA, 1.0)
+    _draw_cells(ax, region_colours(labels), texts, fontsize=_fontsize(cols, 75), alpha=alpha)
+    _window_borders(ax, rows, cols, window_hw)
+    seam_row, seam_col = _landed(token_ids, width, 0), _landed(token_ids, width, 1)
+    segments = []
+    if seam_row > 0:
+        segments.append(((-0.5, seam_row - 0.5), (cols - 0.5, seam_row - 0.5)))
+    if seam_col > 0:
+        segments.append(((seam_col - 0.5, -0.5), (seam_col - 0.5, rows - 0.5)))
+    _lines(ax, "seam", segments, color=SEAM_COLOUR, linewidth=2.5, linestyle="--", zorder=5)
+    _finish_grid(ax, rows, cols, every=window_hw)
+    _sparse_ticks(ax, rows, cols, every=window_hw)
+
+
+def draw_key_counts(ax: Axes, counts: torch.Tensor, *, cmap: str, vmax: int) -> None:
+    """Draw ``[H, W]`` counts, one cell per query token of the image, shaded from white (0) to ``vmax``.
+
+    Non-zero counts are written in their cells while the grid has at most
+    :data:`PAD_ORDER_ANNOTATED` cells a side.
+    """
+    counts = _as_2d(counts, "counts")
+    rows, cols = counts.shape
+    colours = matplotlib.colormaps[cmap](0.8 * counts.numpy().astype(float) / max(vmax, 1))
+    texts = None
+    if max(rows, cols) <= PAD_ORDER_ANNOTATED:
+        texts = [[str(v) if v else "" for v in row] for row in counts.tolist()]
+    _draw_cells(ax, colours, texts, fontsize=_fontsize(cols, 80))
+    _finish_grid(ax, rows, cols)
+    _sparse_ticks(ax, rows, cols, most=6)
+
+
+def plot_pad_order(
+    token_ids: torch.Tensor,
+    labels: torch.Tensor,
+    leaked: torch.Tensor,
+    blocked: torch.Tensor,
+    window: int | tuple[int, int],
+    *,
+    order: str,
+    figure: LabFigure | None = None,
+) -> LabFigure:
+    """The map one padding order hands to ``window_partition``, and the keys its mask gets wrong.
+
+    Args:
+        token_ids: ``[Hp, Wp]`` the rolled, padded map of this order: ``row * W + col``
+            of each token of the ``H x W`` map, ``-1`` for padding.
+        labels: ``[Hp, Wp]`` the mask's region labels, ``region_labels(H, W, M, s, pad=True)``.
+        leaked: ``[H, W]`` per query token of the image, the keys the mask lets it
+            attend across a seam (``(allowed & ~genuine).sum(1)`` of ``pair_relation``).
+        blocked: ``[H, W]`` per query token, the same-side keys the mask forbids.
+        window: ``M`` or ``(Mh, Mw)``.
+        order: ``"pad-then-roll"`` or ``"roll-then-pad"``, for the title.
+        figure: a figure this function returned before, to redraw in place.
+
+    Left: :func:`draw_padded_map`. Middle and right: :func:`draw_key_counts` of
+    ``leaked`` (red) and ``blocked`` (blue), on one scale.
+    """
+    token_ids = _as_2d(token_ids, "token_ids")
+    labels = _as_2d(labels, "labels")
+    leaked = _as_2d(leaked, "leaked")
+    blocked = _as_2d(blocked, "blocked")
+    if leaked.shape != blocked.shape:
+        raise ValueError(f"leaked and blocked must have the same [H, W] shape, got {tuple(leaked.shape)} and {tuple(blocked.shape)}")
+    if not isinstance(order, str):
+        raise TypeError(f"order must be a str such as 'pad-then-roll', got {type(order).__name__}")
+    height, width = leaked.shape
+    height_p, width_p = token_ids.shape
+    window_hw = as_pair(window, "window")
+    if height_p < height or width_p < width or height_p % window_hw[0] or width_p % window_hw[1]:
+        raise ValueError(f"token_ids {tuple(token_ids.shape)} must be the {height}x{width} map padded to multiples of window={window_hw}")
+    vmax = int(max(leaked.max(), blocked.max(), 1))
+    unit = min(0.42, 11.0 / (width_p + 2 * width))
+    size = (unit * (width_p + 2 * width) + 2.8, unit * max(height_p, height) + 1.6)
+    ratios = [width_p, width, width]
+    build = lambda fig: fig.subplots(1, 3, width_ratios=ratios)  # noqa: E731
+    with _frame(figure, ("pad_order",), size, build) as (fig, (map_ax, leaked_ax, blocked_ax)):
+        _set_ratios(map_ax, width=ratios)
+        draw_padded_map(map_ax, token_ids, labels, width, window_hw)
+        _title(map_ax, f"{order}, {height_p}x{width_p}:\nmask colours, original row,col (· padding)", chrome=False, fontsize=10)
+        draw_key_counts(leaked_ax, leaked, cmap="Reds", vmax=vmax)
+        _title(leaked_ax, f"leaked keys per query token\n(across a seam): {int(leaked.sum())}", chrome=False, fontsize=10)
+        draw_key_counts(blocked_ax, blocked, cmap="Blues", vmax=vmax)
+        _title(blocked_ax, f"blocked keys per query token\n(same side, masked): {int(blocked.sum())}", chrome=False, fontsize=10)
+        _suptitle(fig, f"{height}x{width} map, window {window_hw[0]}x{window_hw[1]}, rolled and padded; "
+                       "dashed red: where original row 0 and column 0 landed", fontsize=11)
+    return fig
+
+
+def plot_label_maps(
+    label_maps: Sequence[torch.Tensor],
+    masks: Sequence[torch.Tensor],
+    titles: Sequence[str],
+    window: int | tuple[int, int],
+    *,
+    highlight: int,
+    figure: LabFigure | None = None,
+) -> LabFigure:
+    """Several labellings of one map side by side, each above the mask it gives one window.
+
+    Args:
+        label_maps: ``K`` label maps ``[Hp, Wp]`` with values ``0..8``: the
+            official ``img_mask`` first, then alternatives to it.
+        masks: ``K`` masks ``[N, N]`` of window ``highlight``, one per labelling
+            (0 where the two tokens' labels are equal, the fill elsewhere).
+        titles: ``K`` titles.
+        window: ``M`` or ``(Mh, Mw)``.
+        highlight: the window (``window_partition`` order) outlined in red, whose masks are drawn.
+        figure: a figure this function returned before, to redraw in place.
+
+    Mask entries that differ from the first labelling's mask are outlined in red.
+    """
+    label_maps = [_as_2d(labels, f"label_maps[{k}]") for k, labels in enumerate(label_maps)]
+    masks = [_as_2d(mask, f"masks[{k}]") for k, mask in enumerate(masks)]
+    count = len(label_maps)
+    if count == 0 or len(masks) != count or len(titles) != count:
+        raise ValueError(f"label_maps, masks and titles must have the same positive length, got {count}, {len(masks)}, {len(titles)}")
+    height, width = label_maps[0].shape
+    if any(labels.shape != (height, width) for labels in label_maps):
+        raise ValueError("label_maps must all have the same [Hp, Wp] shape")
+    window_hw = as_pair(window, "window")
+    if min(window_hw) <= 0 or height % window_hw[0] or width % window_hw[1]:
+        raise ValueError(f"window={window_hw} must divide the {height}x{width} label maps")
+    n = window_hw[0] * window_hw[1]
+    if any(mask.shape != (n, n) for mask in masks):
+        raise ValueError(f"masks must be [N, N] with N = {n} tokens per window")
+    per_row = width // window_hw[1]
+    n_windows = per_row * (height // window_hw[0])
+    if isinstance(highlight, bool) or not isinstance(highlight, int) or not 0 <= highlight < n_windows:
+        raise ValueError(f"highlight must be a window index in [0, {n_windows}), got {highlight!r}")
+    row0, col0 = (highlight // per_row) * window_hw[0], (highlight % per_row) * window_hw[1]
+    unit = min(0.3, 3.2 / max(width, n))
+    size = (count * (unit * max(width, n) + 1.0) + 0.4, unit * (height + n) + 2.4)
+    build = lambda fig: fig.subplots(2, count, squeeze=False, height_ratios=[height, n])  # noqa: E731
+    reference = masks[0] != 0
+    with _frame(figure, ("label_maps", count), size, build) as (fig, axes):
+        _set_ratios(axes[0][0], height=[height, n])
+        for k in range(count):
+            top, bottom = axes[0][k], axes[1][k]
+            draw_region_labels(top, label_maps[k], window_hw, 0, bands=False)
+            _polygons(top, "highlight", _boxes(col0 - 0.5, row0 - 0.5, window_hw[1], window_hw[0]),
+                      edgecolor=SEAM_COLOUR, linewidth=3, zorder=6)
+            _title(top, titles[k], fontsize=10)
+            window_row = label_maps[k][row0 : row0 + window_hw[0], col0 : col0 + window_hw[1]].flatten()
+            draw_attention_mask(bottom, masks[k], window_row)
+            wrong = ((masks[k] != 0) != reference).nonzero().numpy()  # [n_wrong, 2] (query i, key j)
+            _polygons(bottom, "differs", _boxes(wrong[:, 1] - 0.5, wrong[:, 0] - 0.5, 1, 1) if len(wrong) else [],
+                      edgecolor=SEAM_COLOUR, linewidth=2, zorder=6)
+            note = f", {len(wrong)} differ" if k else ""
+            _title(bottom, f"window {highlight}: {int((masks[k] != 0).sum())} masked pairs{note}", chrome=False, fontsize=10)
+        _suptitle(fig, f"Label maps (window {highlight} outlined) and the mask each gives that window", fontsize=11)
     return fig
 
 

@@ -252,14 +252,16 @@ STAGES: dict[str, Stage] = {
 # --------------------------------------------------------------------------- #
 # The explorer widget                                                         #
 # --------------------------------------------------------------------------- #
-def _slider(description: str, value: int, low: int, high: int, step: int = 1) -> widgets.IntSlider:
+def _slider(description: str, value: int, low: int, high: int, step: int = 1, *, live: bool = True) -> widgets.IntSlider:
+    """An ``IntSlider`` of the explorers' look; ``live`` sliders report while dragged (the explorer coalesces the
+    changes, :data:`REDRAW_INTERVAL`), the others when the handle is released."""
     return widgets.IntSlider(
         value=value,
         min=low,
         max=high,
         step=step,
         description=description,
-        continuous_update=True,  # report while dragged: the explorer coalesces the changes (REDRAW_INTERVAL)
+        continuous_update=live,
         style={"description_width": "90px"},
         layout=widgets.Layout(width="340px"),
     )
@@ -268,12 +270,13 @@ def _slider(description: str, value: int, low: int, high: int, step: int = 1) ->
 def _set_range(slider: widgets.IntSlider, low: int, high: int, value: int, step: int = 1) -> None:
     """Move a slider to ``[low, high]`` by ``step`` and a value in it, never passing through min > max."""
     value = min(max(value, low), high)
-    slider.max = max(high, slider.max)
-    slider.min = min(low, slider.min)
-    slider.step = step
-    slider.value = value
-    slider.min = low
-    slider.max = high
+    with slider.hold_sync():  # one message to the page: it never sees (and echoes back) a half-moved slider
+        slider.max = max(high, slider.max)
+        slider.min = min(low, slider.min)
+        slider.step = step
+        slider.value = value
+        slider.min = low
+        slider.max = high
 
 
 class Explorer(widgets.VBox):
@@ -425,7 +428,8 @@ class StageExplorer(Explorer):
         m = settings.window
         self.height = _slider("height H", settings.height, m, m * MAX_WINDOWS, step=m)
         self.width = _slider("width W", settings.width, m, m * MAX_WINDOWS, step=m)
-        self.window = _slider("window M", m, low, high)
+        # M re-rounds the sizes and re-ranges every other slider: it reports once, when the handle is released
+        self.window = _slider("window M", m, low, high, live=False)
         self.shift = _slider("shift s", settings.shift, 0, m - 1)
         self.window_index = (
             _slider("window k", min(settings.window_index, settings.n_windows - 1), 0, settings.n_windows - 1)
@@ -437,8 +441,7 @@ class StageExplorer(Explorer):
         )
         # The sizes the student chose: re-rounded to each window from these, not from the last rounding, so a
         # drag of the window slider through several values leaves the sizes where a single step would.
-        self._wanted_sizes = (settings.height, settings.width)
-        self._synced_window = m
+        self._wanted_sizes = self._synced_sizes = (settings.height, settings.width)
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
         super().__init__(stage.title, sliders)
 
@@ -461,11 +464,12 @@ class StageExplorer(Explorer):
         """Bring every slider into line with the window slider."""
         m = self.window.value
         high = m * MAX_WINDOWS
-        if m == self._synced_window:  # the window did not move: the sizes are the ones the student chose
-            self._wanted_sizes = (self.height.value, self.width.value)
-        self._synced_window = m
+        sizes = (self.height.value, self.width.value)
+        if sizes != self._synced_sizes:  # the student moved a size (not the page echoing the last rounding)
+            self._wanted_sizes = sizes
         for size, wanted in zip((self.height, self.width), self._wanted_sizes):
             _set_range(size, m, high, m * max(1, round(wanted / m)), step=m)
+        self._synced_sizes = (self.height.value, self.width.value)
         _set_range(self.shift, 0, m - 1, self.shift.value)
         values = self.settings
         if self.window_index is not None:
@@ -664,7 +668,7 @@ class BlockLeakExplorer(Explorer):
         low, high = WINDOW_RANGE
         self.height = _slider("height H", height, window, window * MAX_WINDOWS, step=window)
         self.width = _slider("width W", width, window, window * MAX_WINDOWS, step=window)
-        self.window = _slider("window M", window, low, high)
+        self.window = _slider("window M", window, low, high, live=False)
         self.shift = _slider("shift s", shift, 0, window - 1)
         self.use_mask = _toggle([("mask on", True), ("mask off", False)], use_mask, "mask")
         self.head = _toggle([(f"head {h}", h) for h in range(BLOCK_HEADS)], head, "head")
@@ -762,6 +766,170 @@ def block_leak_explorer(
     if not (0 <= row < height and 0 <= col < width):
         raise ValueError(f"query=({row}, {col}) must lie on the {height}x{width} map: 0 <= row < height, 0 <= col < width")
     return BlockLeakExplorer(height, width, window, shift, use_mask, head, (row, col))
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 07 · real-world shapes: pad-then-roll against roll-then-pad        #
+# --------------------------------------------------------------------------- #
+from swin_viz.block import PAD_ORDERS, _window_origins, pair_relation  # noqa: E402  (kept in this section)
+from swin_viz.tensors import IntPair, padded_size, window_reverse  # noqa: E402
+
+__all__ += ["PAD_ORDER_MAX_SIZE", "PAD_ORDER_MAX_WINDOW", "PadOrderLayout", "pad_order_layout", "PadOrderExplorer", "pad_order_explorer"]
+
+#: Largest feature-map height and width of :func:`pad_order_explorer` (any size from 1: every size is padded).
+PAD_ORDER_MAX_SIZE = 24
+#: Largest window height and width of :func:`pad_order_explorer`.
+PAD_ORDER_MAX_WINDOW = 8
+
+
+@dataclass(frozen=True)
+class PadOrderLayout:
+    """What :class:`PadOrderExplorer` draws for one layout and padding order (see :func:`pad_order_layout`).
+
+    Attributes:
+        token_ids: ``[Hp, Wp]`` the rolled, padded map this order partitions: ``row * W + col``, ``-1`` for padding.
+        labels: ``[Hp, Wp]`` the mask's region labels, ``region_labels(H, W, window, shift, pad=True)``.
+        leaked: ``[H, W]`` per query token, the keys the mask allows across a seam.
+        blocked: ``[H, W]`` per query token, the same-side keys the mask forbids.
+        padding_queries: how many real query tokens the mask lets attend to at least one padding token.
+    """
+
+    token_ids: torch.Tensor
+    labels: torch.Tensor
+    leaked: torch.Tensor
+    blocked: torch.Tensor
+    padding_queries: int
+
+
+def pad_order_layout(height: int, width: int, window: IntPair, shift: IntPair, order: str) -> PadOrderLayout:
+    """Compute :class:`PadOrderLayout` for an ``H x W`` map, padded in ``order`` (see :data:`~swin_viz.block.PAD_ORDERS`).
+
+    The windows are those :func:`~swin_viz.block.pair_relation` uses for
+    ``order``; ``leaked`` and ``blocked`` sum its relations per query, so
+    their totals are :func:`~swin_viz.block.count_wrong_pairs`.
+
+    Args:
+        height, width: the unpadded ``H, W`` (any positive size; it is padded).
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        order: ``"pad-then-roll"`` or ``"roll-then-pad"``.
+    """
+    height_p, width_p = padded_size(height, width, window)
+    window_hw, shift_hw = validate_layout(height, width, window, shift, pad=True)
+    relation = pair_relation(height, width, window_hw, shift_hw, order=order)  # checks order
+    origins, _ = _window_origins(height, width, window_hw, shift_hw, order)  # [nW, N, 2], -1 for padding
+    ids = torch.where(origins[..., 0] >= 0, origins[..., 0] * width + origins[..., 1], -1)
+    return PadOrderLayout(
+        token_ids=window_reverse(ids.view(-1, *window_hw, 1), window_hw, height_p, width_p)[0, :, :, 0],
+        labels=region_labels(height, width, window_hw, shift_hw, pad=True),
+        leaked=(relation.allowed & ~relation.genuine).sum(1).view(height, width),
+        blocked=(relation.genuine & ~relation.allowed).sum(1).view(height, width),
+        padding_queries=_padding_queries(height, width, window_hw, shift_hw, order),
+    )
+
+
+def _padding_queries(height: int, width: int, window: tuple[int, int], shift: tuple[int, int], order: str) -> int:
+    """How many real query tokens the mask lets attend to at least one padding token, in ``order``'s windows."""
+    origins, _ = _window_origins(height, width, window, shift, order)  # [nW, N, 2], -1 for padding
+    real = origins[..., 0] >= 0  # [nW, N]
+    allowed = attention_mask(height, width, window, shift, pad=True) == 0  # [nW, N, N]
+    return int(((allowed & ~real.unsqueeze(1)).any(-1) & real).sum())
+
+
+class PadOrderExplorer(Explorer):
+    """Sliders for the size, window and shift (each dimension on its own) and a toggle for the padding order.
+
+    The figure is :func:`~swin_viz.figures.plot_pad_order`: the rolled, padded
+    map the chosen order partitions, and the keys its mask gets wrong per query.
+    Height and width run over ``1..PAD_ORDER_MAX_SIZE`` whatever the window
+    (every size is padded); each shift stays below its window.
+
+    Attributes:
+        height, width, window_h, window_w, shift_h, shift_w: the sliders.
+        order: ``ToggleButtons`` over :data:`~swin_viz.block.PAD_ORDERS`.
+    """
+
+    def __init__(
+        self,
+        height: int = 11,
+        width: int = 8,
+        window: IntPair = 3,
+        shift: IntPair = 1,
+        order: str = "roll-then-pad",
+    ) -> None:
+        window_hw, shift_hw = validate_layout(height, width, window, shift, pad=True)
+        for name, value, high in (
+            ("height", height, PAD_ORDER_MAX_SIZE),
+            ("width", width, PAD_ORDER_MAX_SIZE),
+            ("window_h", window_hw[0], PAD_ORDER_MAX_WINDOW),
+            ("window_w", window_hw[1], PAD_ORDER_MAX_WINDOW),
+        ):
+            if value > high:
+                raise ValueError(f"{name}={value} is outside the explorer's range [1, {high}]")
+        if order not in PAD_ORDERS:
+            raise ValueError(f"order must be one of {PAD_ORDERS}, got {order!r}")
+        self.height = _slider("height H", height, 1, PAD_ORDER_MAX_SIZE)
+        self.width = _slider("width W", width, 1, PAD_ORDER_MAX_SIZE)
+        self.window_h = _slider("window Mh", window_hw[0], 1, PAD_ORDER_MAX_WINDOW)
+        self.window_w = _slider("window Mw", window_hw[1], 1, PAD_ORDER_MAX_WINDOW)
+        self.shift_h = _slider("shift sh", shift_hw[0], 0, window_hw[0] - 1)
+        self.shift_w = _slider("shift sw", shift_hw[1], 0, window_hw[1] - 1)
+        self.order = widgets.ToggleButtons(options=list(PAD_ORDERS), value=order, description="order")
+        self.layout_data: PadOrderLayout | None = None
+        controls = [self.height, self.width, self.window_h, self.window_w, self.shift_h, self.shift_w, self.order]
+        super().__init__("Pad then roll, or roll then pad?", controls)
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """``(Mh, Mw)`` as the sliders show them."""
+        return self.window_h.value, self.window_w.value
+
+    @property
+    def shift(self) -> tuple[int, int]:
+        """``(sh, sw)`` as the sliders show them."""
+        return self.shift_h.value, self.shift_w.value
+
+    def sync(self) -> None:
+        """Keep each shift below its window."""
+        _set_range(self.shift_h, 0, self.window_h.value - 1, self.shift_h.value)
+        _set_range(self.shift_w, 0, self.window_w.value - 1, self.shift_w.value)
+
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        """Compute :func:`pad_order_layout` and draw it with :func:`~swin_viz.figures.plot_pad_order`."""
+        self.layout_data = data = pad_order_layout(self.height.value, self.width.value, self.window, self.shift, self.order.value)
+        return figures.plot_pad_order(
+            data.token_ids, data.labels, data.leaked, data.blocked, self.window, order=self.order.value, figure=figure
+        )
+
+    def describe(self) -> str:
+        """The padded size and the counts: leaked and blocked pairs, and real queries that may attend to
+        padding (in this order, and in the other one for comparison)."""
+        data = self.layout_data
+        if data is None:
+            return self.describe_settings()
+        height_p, width_p = data.labels.shape
+        other = PAD_ORDERS[1 - PAD_ORDERS.index(self.order.value)]
+        other_count = _padding_queries(self.height.value, self.width.value, self.window, self.shift, other)
+        return (
+            f"{self.order.value}: {self.height.value}x{self.width.value} padded to {height_p}x{width_p}, "
+            f"window {self.window[0]}x{self.window[1]}, shift {self.shift}: "
+            f"{int(data.leaked.sum())} leaked and {int(data.blocked.sum())} blocked (query, key) pairs of real tokens; "
+            f"{data.padding_queries} real queries may attend to padding ({other}: {other_count})"
+        )
+
+    def describe_settings(self) -> str:
+        """``H=.., W=.., window=(Mh, Mw), shift=(sh, sw), order=..``."""
+        return (
+            f"H={self.height.value}, W={self.width.value}, window={self.window}, shift={self.shift}, "
+            f"order={self.order.value}"
+        )
+
+
+def pad_order_explorer(
+    height: int = 11, width: int = 8, window: IntPair = 3, shift: IntPair = 1, order: str = "roll-then-pad"
+) -> PadOrderExplorer:
+    """Explore pad-then-roll against roll-then-pad (notebook 07): see :class:`PadOrderExplorer`."""
+    return PadOrderExplorer(height, width, window, shift, order)
 
 
 # --------------------------------------------------------------------------- #

@@ -285,3 +285,71 @@ def test_large_maps_are_drawn_without_numbers():
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- #
+# Redrawing into an existing figure (retained mode)                           #
+# --------------------------------------------------------------------------- #
+def test_redrawing_a_smaller_grid_leaves_no_stale_numbers():
+    fig = figures.plot_region_labels(region_labels(9, 9, 3, 1), 3, 1)
+    ax = fig.axes[0]
+    assert figures.plot_region_labels(region_labels(6, 6, 3, 2), 3, 2, figure=fig) is fig
+    assert fig.axes == [ax]  # same axes, same figure
+    assert cell_texts(ax, 9, 9) == [row + [""] * 3 for row in as_text(region_labels(6, 6, 3, 2))] + [[""] * 9] * 3
+    fresh = figures.plot_region_labels(region_labels(6, 6, 3, 2), 3, 2).axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(t.get_text() for t in fresh.texts)
+    assert len(ax.images) == 1 and ax.images[0].get_array().shape == (6, 6, 4)
+
+
+def test_a_figure_redrawn_back_and_forth_holds_the_same_artists(example):
+    windows = window_partition(example["labels"].view(1, H, W, 1), M)
+    big = window_partition(region_labels(56, 56, 7, 3).view(1, 56, 56, 1), 7)
+    fig = figures.plot_window_partition(windows, H, W)
+    counts = [len(ax.get_children()) for ax in fig.axes]
+    for _ in range(3):
+        figures.plot_window_partition(big, 56, 56, figure=fig)
+        figures.plot_window_partition(windows, H, W, figure=fig)
+    assert [len(ax.get_children()) for ax in fig.axes] == counts
+    assert cell_texts(fig.axes[0], M, M, (2 * (M + GAP), 2 * (M + GAP))) == [["4", "4", "5"], ["4", "4", "5"], ["7", "7", "8"]]
+
+
+def test_a_figure_of_another_kind_is_rebuilt(example):
+    fig = figures.plot_cyclic_shift(example["x"], example["shifted_x"], example["labels"], S, window=M)
+    assert len(fig.axes) == 2
+    again = figures.plot_region_labels(example["labels"], M, S, figure=fig)
+    assert again is fig and len(fig.axes) == 1
+    assert cell_texts(fig.axes[0], H, W) == as_text(example["labels"])
+    assert np.array_equal(fig.to_png(), figures.plot_region_labels(example["labels"], M, S).to_png())
+
+
+def test_only_lab_figures_can_be_redrawn(example):
+    from matplotlib.figure import Figure
+
+    with pytest.raises(TypeError, match="figure must be a LabFigure returned by a plot_\\* function, got Figure"):
+        figures.plot_region_labels(example["labels"], M, S, figure=Figure())
+
+
+def test_large_grids_are_ticked_on_the_window_borders():
+    fig = figures.plot_region_labels(region_labels(56, 56, 7, 3), 7, 3)
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == list(range(0, 56, 7)) == list(ax.get_yticks())
+    assert [t.get_text() for t in ax.get_xticklabels()] == [str(c) for c in range(0, 56, 7)]
+    # an [N, N] grid with N = M * M is ticked on each row of the window; mask_windows [64, 49] every 10 windows
+    mask = attention_mask(56, 56, 7, 3)
+    mask_windows = window_labels(56, 56, 7, 3)
+    fig = figures.plot_label_difference(label_difference(mask_windows)[63], mask[63], mask_windows[63])
+    assert list(fig.axes[1].get_xticks()) == list(range(0, 49, 7))
+    rows = figures.plot_window_rows(mask_windows).axes[0]
+    assert list(rows.get_yticks()) == list(range(0, 64, 10)) and list(rows.get_xticks()) == list(range(0, 49, 5))
+    assert max(len(ax.get_xticks()) for ax in (rows, fig.axes[0])) <= figures.MAX_TICKS
+
+
+def test_many_window_masks_note_only_the_masked_ones():
+    mask = attention_mask(56, 56, 7, 3)
+    fig = figures.plot_window_masks(mask, 8)
+    notes = {t.get_text().split(":")[0]: t.get_text() for t in fig.axes[0].texts}
+    masked = [k for k in range(64) if bool((mask[k] != 0).any())]
+    assert masked == [*range(7, 56, 8), *range(56, 64)]
+    assert sorted(notes) == sorted(f"#{k}" for k in masked)
+    assert notes["#63"] == f"#63: {int((mask[63] != 0).sum())} masked"
+    assert "no note: nothing masked" in fig.axes[0].get_title()

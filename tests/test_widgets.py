@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from helpers import as_text, cell_texts
@@ -176,3 +177,107 @@ def test_a_drag_of_the_window_slider_leaves_the_sizes_where_one_step_would():
     dragged.height.value = 3  # a size the student moves becomes the one to round from
     dragged.window.value = 2
     assert (dragged.height.value, dragged.width.value) == (4, 16)
+
+
+# --------------------------------------------------------------------------- #
+# Redrawing in place                                                          #
+# --------------------------------------------------------------------------- #
+def _pixels(png: bytes):
+    import io
+
+    from matplotlib.image import imread
+
+    return imread(io.BytesIO(png), format="png")
+
+
+#: A walk through layouts: a shift and a picker change, a change of grid size (and of N), a sparse
+#: large grid (no numbers, thinned ticks), and back to the start.
+REDRAW_WALK = [
+    Settings(9, 9, 3, 1, window_index=8, query=8),
+    Settings(9, 9, 3, 2, window_index=4, query=2),
+    Settings(8, 12, 4, 2, window_index=5, query=15),
+    Settings(28, 28, 7, 3, window_index=15, query=48),
+    Settings(9, 9, 3, 1, window_index=8, query=8),
+]
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_redrawing_into_the_figure_gives_the_picture_of_a_fresh_one(name):
+    stage = STAGES[name]
+    figure = stage.draw(REDRAW_WALK[0])
+    axes = len(figure.axes)
+    for settings in REDRAW_WALK[1:]:
+        again = stage.draw(settings, figure=figure)
+        assert again is figure and len(figure.axes) == axes
+        retained, fresh = _pixels(figure.to_png()), _pixels(stage.draw(settings).to_png())
+        assert retained.shape == fresh.shape, settings
+        assert np.array_equal(retained, fresh), f"{name} at {settings}: {np.sum(np.any(retained != fresh, axis=-1))} pixels differ"
+
+
+def test_explorer_keeps_one_figure_and_draws_once_per_change():
+    view = widgets.pipeline_explorer()
+    figure = view.figure
+    children = [len(ax.get_children()) for ax in figure.axes]
+    for slider, value in (("shift", 2), ("window_index", 3), ("shift", 1), ("window_index", 8)):
+        count = view.draw_count
+        getattr(view, slider).value = value
+        assert view.draw_count == count + 1
+        assert view.figure is figure
+    # back at the start, the figure holds the same artists, no more
+    assert view.settings == Settings(query=0)  # the pipeline has no query picker
+    assert [len(ax.get_children()) for ax in figure.axes] == children
+    view.height.value = 6  # a change of grid size redraws the same figure too
+    assert view.figure is figure and len(figure.axes) == len(children)
+    assert cell_texts(figure.axes[1], 6, 9) == as_text(region_labels(6, 9, 3, 1))
+
+
+def test_a_picker_change_reuses_the_layout_and_the_chrome(monkeypatch):
+    """At a size without per-token tick labels, moving k changes data only: no new layout, no new chrome."""
+    from swin_viz import figures
+
+    runs = []
+    real = figures.ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(figures.ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
+    view = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3)
+    chrome = view.figure._chrome
+    runs.clear()
+    view.window_index.value = 3
+    view.window_index.value = 9
+    assert runs == []
+    assert view.figure._chrome is chrome
+    assert "window 9 (red outline)" in " ".join(t.get_text() for t in view.figure.axes[5].texts)
+
+
+def test_drags_in_a_kernel_are_coalesced_into_one_redraw_of_the_last_position():
+    """With an asyncio loop running (a kernel), changes that come within REDRAW_INTERVAL of the last redraw
+    are drawn once, at the end of the interval, at the sliders' last position; a change after a pause is drawn at once."""
+    import asyncio
+
+    async def drag():
+        view = widgets.region_labels_explorer()
+        assert view.draw_count == 1  # the first draw is synchronous
+        for shift in (2, 0, 2):  # right after the first draw: all within the interval
+            view.shift.value = shift
+        assert view.draw_count == 1
+        await asyncio.sleep(widgets.REDRAW_INTERVAL * 3)
+        assert view.draw_count == 2
+        assert view.caption.value.startswith("H=9, W=9, M=3, s=2")
+        assert cell_texts(view.figure.axes[0], 9, 9) == as_text(region_labels(9, 9, 3, 2))
+        await asyncio.sleep(widgets.REDRAW_INTERVAL * 2)
+        view.shift.value = 1  # after a pause: drawn before the assignment returns
+        assert view.draw_count == 3 and view.caption.value.startswith("H=9, W=9, M=3, s=1")
+        view.redraw()  # an explicit redraw is always immediate and cancels a pending one
+        view.shift.value = 0
+        view.redraw()
+        count = view.draw_count
+        await asyncio.sleep(widgets.REDRAW_INTERVAL * 3)
+        assert view.draw_count == count
+
+    asyncio.run(drag())
+
+
+def test_sliders_report_while_dragged_except_the_window_which_reports_on_release():
+    view = widgets.leak_explorer()
+    sliders = [view.height, view.width, view.shift, view.window_index, view.query]
+    assert all(slider.continuous_update for slider in sliders)
+    assert not view.window.continuous_update  # M re-ranges every other slider: once, when released
