@@ -523,11 +523,10 @@ def pixels(png: bytes) -> np.ndarray:
 
 
 def assert_same_picture(a: bytes, b: bytes) -> None:
-    """Equal up to antialiasing round-off: a retained redraw paints the data over restored chrome."""
+    """Pixel for pixel, as the retained mode of swin_viz.figures promises."""
     pa, pb = pixels(a), pixels(b)
     assert pa.shape == pb.shape
-    diff = np.abs(pa - pb).max(-1)
-    assert diff.max() <= 2 and (diff > 0).mean() < 1e-3
+    assert np.array_equal(pa, pb), f"{int(np.any(pa != pb, axis=-1).sum())} pixels differ"
 
 
 class TestCostFigures:
@@ -573,6 +572,13 @@ class TestCostFigures:
         assert list(pooled(ax, "paper").get_ydata()) == paper
         assert [seg[0][0] for seg in pooled(ax, "multiples").get_segments()] == [7, 14, 21, 28]
         assert ax.get_title() == "windows of the shifted partition, M = 7, s = 3"
+
+    def test_shift_vs_padding_redrawn_in_place_equals_a_fresh_figure(self):
+        fig = plot_shift_vs_padding(*shifted_partitions(9, 9, 3, 1))
+        fig.to_png()
+        again = plot_shift_vs_padding(*shifted_partitions(12, 12, 4, 2), figure=fig)
+        assert again is fig
+        assert_same_picture(fig.to_png(), plot_shift_vs_padding(*shifted_partitions(12, 12, 4, 2)).to_png())
 
     def test_shift_vs_padding_draws_every_label_and_the_padding(self):
         parts = shifted_partitions(9, 9, 3, 1)
@@ -633,9 +639,12 @@ class TestCostFigures:
 
 
 def cost_arguments(size, window, shift, dim):
+    """What CostExplorer passes to plot_cost for these slider values."""
     tokens, flops, counts, paper = widgets._cost_curves(window, shift, dim)
     parts = shifted_partitions(size, size, window, shift)
-    return (tokens, flops, widgets.COST_SIZES, counts, paper, parts), {"window": window, "shift": shift, "marker": size - 1}
+    flop_limits, count_limits = widgets._cost_limits()
+    kwargs = {"window": window, "shift": shift, "marker": size - 1, "flop_limits": flop_limits, "count_limits": count_limits}
+    return (tokens, flops, widgets.COST_SIZES, counts, paper, parts), kwargs
 
 
 class TestPlotCost:
@@ -655,7 +664,7 @@ class TestPlotCost:
         fig = plot_cost(*args, **kwargs)
         fig.to_png()
         axes = list(fig.axes)
-        for setting in [(9, 3, 1, 96), (64, 2, 1, 768)]:
+        for setting in [(9, 3, 1, 96), (64, 2, 1, 768), (1, 16, 15, 16)]:
             args, kwargs = cost_arguments(*setting)
             again = plot_cost(*args, **kwargs, figure=fig)
             assert again is fig and list(fig.axes) == axes
