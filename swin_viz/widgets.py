@@ -1082,3 +1082,131 @@ def numerics_explorer(
         head: the head drawn, ``0`` or ``1``.
     """
     return NumericsExplorer(dtype, fill, logit_scale, window_index, head)
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 09 · cost: multiply-adds and window counts against the map size    #
+# --------------------------------------------------------------------------- #
+from swin_viz.cost import (  # noqa: E402
+    msa_flops,
+    shifted_partitions,
+    window_count,
+    window_count_formula,
+    wmsa_flops,
+)
+
+__all__ += ["CostExplorer", "cost_explorer", "COST_SIZES", "COST_WINDOW_RANGE", "COST_DIM_RANGE"]
+
+#: The map sizes ``h = w`` the cost explorer's curves run over (and its size slider offers).
+COST_SIZES = tuple(range(1, 65))
+#: Windows ``M`` the cost explorer offers.
+COST_WINDOW_RANGE = (2, 16)
+#: Channels ``C`` the cost explorer offers: ``(low, high, step)``.
+COST_DIM_RANGE = (16, 768, 16)
+
+
+@functools.lru_cache(maxsize=32)
+def _cost_curves(window: int, shift: int, dim: int) -> tuple:
+    """Everything the cost explorer plots against the size, for one ``(M, s, C)``: computed once per setting.
+
+    Returns ``(tokens, flops, counts, paper)``: ``hw`` per size; ``{"msa", "w-msa"}`` multiply-adds (W-MSA
+    on the map padded to a multiple of ``M``, as the block runs it); ``{"cyclic", "padding"}`` window counts,
+    built; and the paper's padded count.
+    """
+    tokens = [n * n for n in COST_SIZES]
+    flops = {
+        "msa": [msa_flops(n, n, dim) for n in COST_SIZES],
+        "w-msa": [wmsa_flops(n, n, dim, window, pad=True) for n in COST_SIZES],
+    }
+    counts = {method: [window_count(n, n, window, shift, method=method) for n in COST_SIZES] for method in ("cyclic", "padding")}
+    paper = [window_count_formula(n, n, window, shift, method="padding") for n in COST_SIZES]
+    return tokens, flops, counts, paper
+
+
+@functools.lru_cache(maxsize=1)
+def _cost_limits() -> tuple[tuple[float, float], tuple[float, float]]:
+    """Fixed y ranges of the cost explorer's two plots, holding every reachable setting, so that no change
+    moves an axis (and the figure is never laid out again): ``(flop_limits, count_limits)``.
+
+    The lowest multiply-adds are global attention's at ``h = w = 1`` and the smallest ``C``, and the slope-2
+    guide of :func:`~swin_viz.figures.draw_cost_curves` starts at a quarter of that; the highest is that
+    guide's end at the largest ``C``. The most windows: the padded count at the largest map and window 2.
+    """
+    dim_low, dim_high, _ = COST_DIM_RANGE
+    growth = (COST_SIZES[-1] / COST_SIZES[0]) ** 4  # the guide's rise over hw, squared
+    flops = (msa_flops(1, 1, dim_low) / 4 / 2, msa_flops(1, 1, dim_high) / 4 * growth * 2)
+    most = window_count_formula(COST_SIZES[-1], COST_SIZES[-1], COST_WINDOW_RANGE[0], 1, method="padding")
+    return flops, (0.7, most * 1.5)
+
+
+class CostExplorer(Explorer):
+    """Sliders for the map size ``h = w``, the window ``M``, the shift ``s`` and the channels ``C``, over
+    :func:`~swin_viz.figures.plot_cost`: the paper's multiply-add formulas (global MSA and W-MSA), the window
+    counts of the cyclic shift and of padding, and the chosen map's two shifted partitions.
+
+    The curves are formulas and built partitions, never a timed or counted run of the attention (the
+    notebook checks the formulas against ``FlopCounterMode``), so a change redraws in milliseconds.
+
+    Attributes (besides those of :class:`Explorer`):
+        size, window, shift, dim: the sliders.
+    """
+
+    def __init__(self, size: int = 56, window: int = 7, shift: int = 3, dim: int = 96) -> None:
+        for name, value in (("size", size), ("window", window), ("shift", shift), ("dim", dim)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        low, high = COST_WINDOW_RANGE
+        if not low <= window <= high:
+            raise ValueError(f"window={window} is outside the explorer's range [{low}, {high}]")
+        if not COST_SIZES[0] <= size <= COST_SIZES[-1]:
+            raise ValueError(f"size={size} is outside the explorer's range [{COST_SIZES[0]}, {COST_SIZES[-1]}]")
+        if not 0 <= shift < window:
+            raise ValueError(f"shift={shift} is outside [0, window={window}): the shift must satisfy 0 <= shift < window")
+        dim_low, dim_high, dim_step = COST_DIM_RANGE
+        if not dim_low <= dim <= dim_high or dim % dim_step:
+            raise ValueError(f"dim={dim} must be a multiple of {dim_step} in [{dim_low}, {dim_high}]")
+        self.size = _slider("h = w", size, COST_SIZES[0], COST_SIZES[-1])
+        self.window = _slider("window M", window, low, high)
+        self.shift = _slider("shift s", shift, 0, window - 1)
+        self.dim = _slider("channels C", dim, dim_low, dim_high, step=dim_step)
+        super().__init__("09 · the cost of window attention", [self.size, self.window, self.shift, self.dim])
+
+    def describe_settings(self) -> str:
+        return f"h=w={self.size.value}, M={self.window.value}, s={self.shift.value}, C={self.dim.value}"
+
+    def sync(self) -> None:
+        """Keep the shift below the window."""
+        _set_range(self.shift, 0, self.window.value - 1, self.shift.value)
+
+    def draw(self, figure: LabFigure | None) -> LabFigure:
+        size, window, shift = self.size.value, self.window.value, self.shift.value
+        tokens, flops, counts, paper = _cost_curves(window, shift, self.dim.value)
+        flop_limits, count_limits = _cost_limits()
+        return figures.plot_cost(
+            tokens, flops, COST_SIZES, counts, paper, shifted_partitions(size, size, window, shift),
+            window=window, shift=shift, marker=COST_SIZES.index(size), flop_limits=flop_limits,
+            count_limits=count_limits, figure=figure,
+        )
+
+    def describe(self) -> str:
+        size, window, shift, dim = self.size.value, self.window.value, self.shift.value, self.dim.value
+        msa, wmsa = msa_flops(size, size, dim), wmsa_flops(size, size, dim, window, pad=True)
+        cyclic, padding = window_count(size, size, window, shift), window_count(size, size, window, shift, method="padding")
+        paper = window_count_formula(size, size, window, shift, method="padding")
+        return (
+            f"{self.describe_settings()}: multiply-adds global MSA {msa:.4g}, W-MSA {wmsa:.4g} (ratio {msa / wmsa:.3g}); "
+            f"shifted windows cyclic shift {cyclic}, padding {padding} (ratio {padding / cyclic:.3g}; "
+            f"the paper's (⌈h/M⌉+1)² = {paper})"
+        )
+
+
+def cost_explorer(**settings: int) -> CostExplorer:
+    """Sliders for ``size`` (h = w), ``window`` (M), ``shift`` (s) and ``dim`` (C) over
+    :func:`~swin_viz.figures.plot_cost` (notebook 09). Defaults: Swin-T's first stage, 56 x 56, M = 7, s = 3, C = 96.
+
+    Raises ``TypeError`` for an unknown setting, ``ValueError`` for one outside the sliders' ranges.
+    """
+    unknown = set(settings) - {"size", "window", "shift", "dim"}
+    if unknown:
+        raise TypeError(f"unknown cost_explorer argument(s) {', '.join(sorted(unknown))}: use size, window, shift, dim")
+    return CostExplorer(**settings)

@@ -1,0 +1,674 @@
+"""The cost of window attention, measured: FLOPs, window counts and wall time.
+
+The Swin paper (Liu et al. 2021, section 3.2) argues for windows and for the
+cyclic shift by cost. On an ``h x w`` map of ``C`` channels with ``M x M``
+windows, counting multiply-adds and leaving out the softmax::
+
+    Omega(MSA)   = 4hwC^2 + 2(hw)^2 C      global attention: quadratic in hw
+    Omega(W-MSA) = 4hwC^2 + 2 M^2 hw C     window attention: linear in hw
+
+(``4hwC^2`` is the ``qkv`` and ``proj`` Linears, ``3hwC^2 + hwC^2``; the
+second term is ``q @ k^T`` plus ``attn @ v``.) And the shifted windows of
+SW-MSA, if cut from the map and padded to ``M x M``, number
+``(ceil(h/M) + 1) * (ceil(w/M) + 1)`` where the cyclic shift keeps
+``ceil(h/M) * ceil(w/M)``.
+
+This module computes both sides of those claims:
+
+* the formulas: :func:`msa_flops`, :func:`wmsa_flops`, :func:`naive_shift_flops`,
+  :func:`window_count_formula`;
+* the measurements: :func:`measured_flops` runs any call under
+  ``torch.utils.flop_counter.FlopCounterMode``; :func:`attention_flops` does it
+  for one of the :data:`ATTENTIONS` on a fresh map; :func:`window_count` counts
+  the windows a partition actually produces; :func:`time_call` times a call and
+  :func:`fit_slope` reads the exponent of a power law off the results;
+* the attentions being measured: :func:`global_attention` (the MSA of ViT,
+  with the block's weights), :func:`multi_head_attention` (the body of
+  ``WindowAttention.forward`` on any token groups), and the naive alternative
+  to the cyclic shift, :func:`naive_shifted_windows` /
+  :func:`naive_shifted_partition` / :func:`naive_shifted_attention`.
+  W-MSA and SW-MSA themselves are :func:`swin_viz.block.shifted_window_attention`;
+* for the figures, :func:`shifted_partitions`: both shifted partitions of a map
+  as region labels, padding marked ``-1``.
+
+Counting conventions. ``FlopCounterMode`` counts ``2 * m * n * k`` for an
+``[m, k] @ [k, n]`` product (a multiply and an add per term) and nothing for
+bias adds, scaling, masks or the softmax. The paper's ``Omega`` and the
+official ``WindowAttention.flops`` count one per multiply-add. So the measured
+count is exactly twice ``Omega``; :attr:`MeasuredFlops.multiply_adds` halves it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from swin_viz.block import WindowAttentionWeights, shifted_window_attention
+from swin_viz.tensors import (
+    IntPair,
+    _as_int,
+    _check_fill,
+    _check_tensor,
+    _padded_layout,
+    _positive,
+    cyclic_shift,
+    masked_window_softmax,
+    padded_size,
+    region_labels,
+    reverse_cyclic_shift,
+    token_origins,
+    window_labels,
+    window_partition,
+    window_reverse,
+)
+
+__all__ = [
+    "msa_flops",
+    "wmsa_flops",
+    "naive_shift_flops",
+    "MeasuredFlops",
+    "measured_flops",
+    "ATTENTIONS",
+    "attention_flops",
+    "WINDOW_METHODS",
+    "window_count",
+    "window_count_formula",
+    "multi_head_attention",
+    "global_attention",
+    "naive_shifted_windows",
+    "naive_shifted_partition",
+    "naive_shifted_attention",
+    "ShiftedPartitions",
+    "shifted_partitions",
+    "time_call",
+    "fit_slope",
+]
+
+#: The attentions :func:`attention_flops` can measure, by name.
+ATTENTIONS: Dict[str, str] = {
+    "msa": "global multi-head self-attention over all h*w tokens (global_attention)",
+    "w-msa": "window attention on the regular windows (shifted_window_attention, shift 0)",
+    "sw-msa": "shifted-window attention with the cyclic shift and the mask (shifted_window_attention)",
+    "padding": "shifted windows cut from the map and padded to M x M, no roll (naive_shifted_attention)",
+}
+
+#: How the shifted windows are made, for :func:`window_count`.
+WINDOW_METHODS: Dict[str, str] = {
+    "cyclic": "roll the (padded) map by -s, cut regular M x M windows: ceil(h/M) * ceil(w/M)",
+    "padding": "cut the map at s, s+M, s+2M, ...; pad every piece to M x M: up to (ceil(h/M)+1) * (ceil(w/M)+1)",
+}
+
+
+# --------------------------------------------------------------------------- #
+# Argument checking                                                           #
+# --------------------------------------------------------------------------- #
+def _window_layout(height: int, width: int, window: IntPair, shift: IntPair = 0) -> Tuple[Tuple[int, int], Tuple[int, int]]:
+    """Validate sizes for a function that pads as needed: any ``H, W``, ``0 <= shift < window``."""
+    _, _, window_hw, shift_hw = _padded_layout(height, width, window, shift, True)
+    return window_hw, shift_hw
+
+
+def _check_method(method: object, choices: Dict[str, str], name: str) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"{name} must be one of {tuple(choices)}, got {type(method).__name__} {method!r}")
+    if method not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {method!r}")
+    return method
+
+
+# --------------------------------------------------------------------------- #
+# The paper's formulas                                                        #
+# --------------------------------------------------------------------------- #
+def msa_flops(height: int, width: int, dim: int) -> int:
+    """The paper's ``Omega(MSA) = 4hwC^2 + 2(hw)^2 C``: multiply-adds of global attention on an ``h x w`` map.
+
+    ``4hwC^2`` is the ``qkv`` Linear (``3hwC^2``) plus ``proj`` (``hwC^2``);
+    ``2(hw)^2 C`` is ``q @ k^T`` plus ``attn @ v`` over all heads. Softmax,
+    scaling and biases are not counted. Independent of the number of heads.
+
+    Args:
+        height, width: ``h, w``, positive ints.
+        dim: ``C``, positive int.
+    """
+    height, width, dim = _positive(height, "height"), _positive(width, "width"), _positive(dim, "dim")
+    tokens = height * width
+    return 4 * tokens * dim**2 + 2 * tokens**2 * dim
+
+
+def wmsa_flops(height: int, width: int, dim: int, window: IntPair, *, pad: bool = False) -> int:
+    """The paper's ``Omega(W-MSA) = 4hwC^2 + 2M^2 hwC``: multiply-adds of window attention.
+
+    Each of the ``hw / M^2`` windows runs attention over ``N = M^2`` tokens,
+    ``4NC^2 + 2N^2 C``; summed, the second term is linear in ``hw`` for a fixed
+    ``M``. For an ``Mh x Mw`` window ``M^2`` is ``Mh * Mw``.
+
+    Args:
+        height, width: ``h, w``, multiples of the window unless ``pad=True``.
+        dim: ``C``, positive int.
+        window: ``M`` or ``(Mh, Mw)``.
+        pad: count the map padded to :func:`~swin_viz.tensors.padded_size`
+            (as the block runs it with ``pad=True``): ``h, w`` become ``Hp, Wp``.
+    """
+    height_p, width_p, (window_h, window_w), _ = _padded_layout(height, width, window, 0, pad)
+    dim = _positive(dim, "dim")
+    tokens = height_p * width_p
+    return 4 * tokens * dim**2 + 2 * window_h * window_w * tokens * dim
+
+
+def naive_shift_flops(height: int, width: int, dim: int, window: IntPair, shift: IntPair) -> int:
+    """Multiply-adds of SW-MSA done the naive way: attention on every padded ``M x M`` piece.
+
+    ``nW' * (4NC^2 + 2N^2 C)`` with ``N = Mh * Mw`` and ``nW'`` the number of
+    pieces, ``window_count(h, w, M, s, method="padding")``: the padding tokens
+    are computed like real ones. Equal to :func:`wmsa_flops` (``pad=True``)
+    times ``nW' / nW``.
+
+    Args:
+        height, width: ``h, w``, positive ints (any size).
+        dim: ``C``, positive int.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+    """
+    window_hw, _ = _window_layout(height, width, window, shift)
+    dim = _positive(dim, "dim")
+    n_tokens = window_hw[0] * window_hw[1]
+    return window_count(height, width, window, shift, method="padding") * (4 * n_tokens * dim**2 + 2 * n_tokens**2 * dim)
+
+
+# --------------------------------------------------------------------------- #
+# Measuring                                                                   #
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class MeasuredFlops:
+    """What ``FlopCounterMode`` counted for one call.
+
+    Attributes:
+        total: FLOPs as ``FlopCounterMode`` counts them: ``2 * m * n * k`` per
+            ``[m, k] @ [k, n]`` product (``mm``, ``addmm``, ``bmm`` ...).
+        by_op: the same, split by aten operator name, e.g.
+            ``{"aten.addmm": ..., "aten.bmm": ...}`` (Linears are ``addmm``,
+            ``q @ k^T`` and ``attn @ v`` are ``bmm``).
+    """
+
+    total: int
+    by_op: Dict[str, int]
+
+    @property
+    def multiply_adds(self) -> int:
+        """``total // 2``: one per multiply-add, the unit of the paper's ``Omega``."""
+        return self.total // 2
+
+    def op_multiply_adds(self, op: str) -> int:
+        """Multiply-adds of one operator (``"aten.addmm"``, ``"aten.bmm"``, ...); 0 if it did not run."""
+        return self.by_op.get(op, 0) // 2
+
+
+def measured_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> MeasuredFlops:
+    """Run ``fn(*args, **kwargs)`` under ``FlopCounterMode`` and return what it counted.
+
+    The call runs for real (under ``torch.no_grad``), so the count is of the
+    operations the code actually performs. ``FlopCounterMode`` reads only
+    shapes, so tensors on the ``meta`` device (no data, no arithmetic) give the
+    same count in a fraction of the time.
+
+    Returns:
+        :class:`MeasuredFlops`.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__} {fn!r}")
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        fn(*args, **kwargs)
+    by_op = {str(op): int(count) for op, count in counter.get_flop_counts().get("Global", {}).items()}
+    return MeasuredFlops(int(counter.get_total_flops()), dict(sorted(by_op.items())))
+
+
+def _weights_on(weights: WindowAttentionWeights, device: torch.device) -> WindowAttentionWeights:
+    names = ("qkv_weight", "qkv_bias", "proj_weight", "proj_bias", "relative_position_bias_table")
+    return WindowAttentionWeights(**{name: getattr(weights, name).to(device) for name in names}, window=weights.window)
+
+
+def attention_flops(
+    attention: str,
+    height: int,
+    width: int,
+    dim: int,
+    num_heads: int,
+    window: IntPair,
+    shift: IntPair = 0,
+    *,
+    device: str | torch.device = "meta",
+) -> MeasuredFlops:
+    """Measure one of the :data:`ATTENTIONS` on a ``[1, h, w, C]`` map with ``FlopCounterMode``.
+
+    * ``"msa"``: :func:`global_attention`;
+    * ``"w-msa"``: :func:`~swin_viz.block.shifted_window_attention` with shift 0;
+    * ``"sw-msa"``: the same with ``shift`` (cyclic shift and mask);
+    * ``"padding"``: :func:`naive_shifted_attention` with ``shift``.
+
+    Maps the window does not divide are padded (``pad=True``). Weights are
+    :meth:`WindowAttentionWeights.random` (seed 0), float32.
+
+    Args:
+        attention: a key of :data:`ATTENTIONS`.
+        height, width: ``h, w``, positive ints.
+        dim, num_heads: ``C`` and the heads; ``num_heads`` divides ``C``.
+        window: ``M`` or ``(Mh, Mw)`` (ignored by ``"msa"`` except for validation).
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M`` (used by ``"sw-msa"`` and ``"padding"``).
+        device: ``"meta"`` (default: shapes only, milliseconds) or ``"cpu"``
+            (the real computation). On ``meta``, ``"sw-msa"`` runs without the
+            mask, which is built on the CPU; adding it costs no multiply-adds.
+    """
+    attention = _check_method(attention, ATTENTIONS, "attention")
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    weights = WindowAttentionWeights.random(dim, num_heads, window_hw, dtype=torch.float32)  # checks dim, num_heads
+    device = torch.device(device)
+    if device.type not in ("meta", "cpu"):
+        raise ValueError(f"device must be 'meta' or 'cpu', got {str(device)!r}")
+    weights = _weights_on(weights, device)
+    x = torch.randn(1, height, width, dim, generator=torch.Generator().manual_seed(0)).to(device)
+    if attention == "msa":
+        return measured_flops(global_attention, x, weights, num_heads)
+    if attention == "padding":
+        return measured_flops(naive_shifted_attention, x, weights, num_heads, window_hw, shift_hw)
+    shift_used = (0, 0) if attention == "w-msa" else shift_hw
+    use_mask = device.type != "meta" and shift_used != (0, 0)
+    return measured_flops(shifted_window_attention, x, weights, num_heads, window_hw, shift_used, pad=True, use_mask=use_mask)
+
+
+def time_call(
+    fn: Callable[..., Any], *args: Any, repeat: int = 5, warmup: int = 1, threads: Optional[int] = None, **kwargs: Any
+) -> float:
+    """The median wall time of ``fn(*args, **kwargs)`` in seconds, under ``torch.no_grad``.
+
+    Runs ``warmup`` untimed calls first (allocator, caches), then ``repeat``
+    timed ones with ``time.perf_counter``. The median ignores the odd slow run
+    (another process, a garbage collection). Timings vary from machine to
+    machine and run to run: never compare them for equality.
+
+    Args:
+        fn: any callable.
+        repeat: timed calls, a positive int.
+        warmup: untimed calls first, a non-negative int.
+        threads: run with ``torch.set_num_threads(threads)`` (restored
+            afterwards); ``None`` keeps the current setting. One thread gives
+            steadier timings on a busy machine.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__} {fn!r}")
+    repeat = _positive(repeat, "repeat")
+    warmup = _as_int(warmup, "warmup")
+    if warmup < 0:
+        raise ValueError(f"warmup must be a non-negative int, got {warmup}")
+    if threads is not None:
+        threads = _positive(threads, "threads")
+    previous = torch.get_num_threads()
+    times = []
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        with torch.no_grad():
+            for _ in range(warmup):
+                fn(*args, **kwargs)
+            for _ in range(repeat):
+                start = time.perf_counter()
+                fn(*args, **kwargs)
+                times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return statistics.median(times)
+
+
+def fit_slope(sizes: Sequence[float], values: Sequence[float]) -> float:
+    """The slope of the least-squares line through ``(log size, log value)``: the exponent ``p`` of ``value ~ size^p``.
+
+    2 for a cost quadratic in the size, 1 for a linear one.
+
+    Args:
+        sizes, values: equally long sequences of positive numbers, at least two
+            distinct sizes.
+    """
+    sizes, values = list(sizes), list(values)
+    if len(sizes) != len(values):
+        raise ValueError(f"sizes and values must be equally long, got {len(sizes)} and {len(values)}")
+    for name, seq in (("sizes", sizes), ("values", values)):
+        for v in seq:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or math.isinf(v):
+                raise ValueError(f"{name} must hold positive finite numbers (they are taken log of), got {v!r}")
+    if len(set(sizes)) < 2:
+        raise ValueError(f"sizes must hold at least two distinct values to fit a slope, got {sizes}")
+    xs, ys = [math.log(s) for s in sizes], [math.log(v) for v in values]
+    x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys, strict=True)) / sum((x - x_mean) ** 2 for x in xs)
+
+
+# --------------------------------------------------------------------------- #
+# Window counts                                                               #
+# --------------------------------------------------------------------------- #
+def _cuts(size: int, window: int, shift: int) -> List[int]:
+    """Borders of the naive shifted partition along one axis: ``0, s, s+M, s+2M, ..., size`` (no repeats)."""
+    return sorted({0, size, *range(shift, size, window)})
+
+
+def naive_shifted_windows(height: int, width: int, window: IntPair, shift: IntPair) -> List[Tuple[slice, slice]]:
+    """The shifted windows cut straight from the map: the pieces the paper's naive solution pads to ``M x M``.
+
+    The shifted partition has its window borders at rows ``sh, sh+Mh, ...``
+    and columns ``sw, sw+Mw, ...``; cut there, the map falls into full windows
+    in the middle and thinner pieces along the edges (``sh`` rows at the top,
+    what is left at the bottom). No roll: every piece holds neighbouring tokens
+    only, so it needs no region mask, only a padding mask.
+
+    Args:
+        height, width: ``H, W``, positive ints (any size: no padding is needed to cut).
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``. With 0 the pieces are the
+            regular windows (the last row/column of them thinner when ``M`` does
+            not divide the map).
+
+    Returns:
+        ``(rows, cols)`` slice pairs, one per non-empty piece, row-major: piece
+        ``k`` is ``x[:, rows, cols, :]``.
+    """
+    (window_h, window_w), (shift_h, shift_w) = _window_layout(height, width, window, shift)
+    row_cuts, col_cuts = _cuts(height, window_h, shift_h), _cuts(width, window_w, shift_w)
+    return [
+        (slice(top, bottom), slice(left, right))
+        for top, bottom in zip(row_cuts, row_cuts[1:])
+        for left, right in zip(col_cuts, col_cuts[1:])
+    ]
+
+
+def window_count(height: int, width: int, window: IntPair, shift: IntPair = 0, *, method: str = "cyclic") -> int:
+    """How many windows SW-MSA attends over, counted by building the partition.
+
+    * ``"cyclic"``: pad the map to ``Hp x Wp`` (bottom/right), roll it by
+      ``-s``, :func:`~swin_viz.tensors.window_partition` it; the number of
+      windows it returns. Independent of ``s``.
+    * ``"padding"``: the number of pieces of :func:`naive_shifted_windows`,
+      each of which the naive solution pads to a full window.
+
+    Compare :func:`window_count_formula`, the paper's numbers.
+
+    Args:
+        height, width: ``H, W``, positive ints.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        method: a key of :data:`WINDOW_METHODS`.
+    """
+    method = _check_method(method, WINDOW_METHODS, "method")
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    if method == "padding":
+        return len(naive_shifted_windows(height, width, window_hw, shift_hw))
+    height_p, width_p = padded_size(height, width, window_hw)
+    rolled = cyclic_shift(torch.zeros(1, height_p, width_p, 1), shift_hw)
+    return window_partition(rolled, window_hw).shape[0]
+
+
+def window_count_formula(height: int, width: int, window: IntPair, shift: IntPair = 0, *, method: str = "cyclic") -> int:
+    """The paper's window counts: ``ceil(h/M) * ceil(w/M)`` for the cyclic shift, ``(ceil(h/M)+1) * (ceil(w/M)+1)`` with padding.
+
+    The ``+1`` applies in each dimension whose shift is positive (with no shift
+    there is nothing to pad). The padding formula counts the pieces of the
+    padded ``Hp x Wp`` map; on the ``h x w`` map itself the last piece is
+    empty, and :func:`window_count` one less, when ``0 < h mod M <= s``.
+
+    Args:
+        as :func:`window_count`.
+    """
+    method = _check_method(method, WINDOW_METHODS, "method")
+    (window_h, window_w), (shift_h, shift_w) = _window_layout(height, width, window, shift)
+    rows, cols = math.ceil(height / window_h), math.ceil(width / window_w)
+    if method == "padding":
+        rows, cols = rows + (shift_h > 0), cols + (shift_w > 0)
+    return rows * cols
+
+
+class ShiftedPartitions(NamedTuple):
+    """The windows SW-MSA attends over, both ways, as region labels (``-1`` marks a padding token).
+
+    Attributes:
+        naive: ``LongTensor[nW', Mh, Mw]``, the pieces of
+            :func:`naive_shifted_windows` padded to full windows
+            (:func:`naive_shifted_partition`), in that order.
+        naive_per_row: pieces per row of the naive partition.
+        cyclic: ``LongTensor[nW, Mh, Mw]``, the windows of the padded, rolled
+            map (``window_labels(..., pad=True)``), in ``window_partition`` order.
+        cyclic_per_row: windows per row, ``Wp // Mw``.
+
+    A real token has the same label on both sides: the region it falls in
+    after the roll (:func:`~swin_viz.tensors.region_labels`), so each naive
+    piece is one region of one rolled window.
+    """
+
+    naive: torch.Tensor
+    naive_per_row: int
+    cyclic: torch.Tensor
+    cyclic_per_row: int
+
+
+def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair) -> ShiftedPartitions:
+    """Both shifted partitions of an ``H x W`` map, labelled by region, padding as ``-1``: what the figures draw.
+
+    Args:
+        height, width: ``H, W``, positive ints (any size).
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+
+    Returns:
+        :class:`ShiftedPartitions`; ``naive.shape[0] == window_count(..., method="padding")``
+        and ``cyclic.shape[0] == window_count(..., method="cyclic")``.
+    """
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    origins = token_origins(height, width, window_hw, shift_hw, pad=True)  # [nW, N, 2], padded coordinates
+    padding = (origins[..., 0] >= height) | (origins[..., 1] >= width)
+    cyclic = window_labels(height, width, window_hw, shift_hw, pad=True).masked_fill(padding, -1)
+    # each token's label, at the token's own place in the map (un-rolled, padding cropped)
+    labels = reverse_cyclic_shift(region_labels(height, width, window_hw, shift_hw, pad=True), shift_hw)[:height, :width]
+    windows, real = naive_shifted_partition(labels.reshape(1, height, width, 1), window_hw, shift_hw)
+    naive = windows.view(-1, window_hw[0] * window_hw[1]).masked_fill(~real, -1)
+    naive_per_row = len(_cuts(width, window_hw[1], shift_hw[1])) - 1
+    return ShiftedPartitions(
+        naive.view(-1, *window_hw),
+        naive_per_row,
+        cyclic.view(-1, *window_hw),
+        padded_size(height, width, window_hw)[1] // window_hw[1],
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The attentions                                                              #
+# --------------------------------------------------------------------------- #
+def multi_head_attention(
+    tokens: torch.Tensor,
+    weights: WindowAttentionWeights,
+    num_heads: int,
+    *,
+    bias: Optional[torch.Tensor] = None,
+    mask: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
+    """Multi-head self-attention within each group of tokens: the body of the official ``WindowAttention.forward``.
+
+    ``qkv`` Linear, split into heads, ``q * d^-1/2 @ k^T`` (+ ``bias``),
+    :func:`~swin_viz.tensors.masked_window_softmax` (+ ``mask``), ``@ v``,
+    heads joined, ``proj`` Linear. A group is a window for W-MSA, the whole
+    map for global MSA.
+
+    Args:
+        tokens: ``[B_, N, C]``, floating, the dtype and device of ``weights``.
+        weights: :class:`~swin_viz.block.WindowAttentionWeights` for ``C`` channels.
+        num_heads: heads; divides ``C`` and matches ``weights``.
+        bias: ``[heads, N, N]`` added to every group's scores (the relative
+            position bias), or ``None``.
+        mask: ``[nW, N, N]`` added per group as ``attn.view(B_ // nW, nW, ...)``, or ``None``.
+
+    Returns:
+        ``[B_, N, C]``.
+    """
+    _check_tensor(tokens, "tokens", (3,), "[B_, N, C]")
+    if not tokens.is_floating_point():
+        raise TypeError(f"tokens must be a floating-point tensor, got dtype {tokens.dtype}")
+    if not isinstance(weights, WindowAttentionWeights):
+        raise TypeError(f"weights must be a WindowAttentionWeights, got {type(weights).__name__}")
+    num_heads = _positive(num_heads, "num_heads")
+    groups, n_tokens, channels = tokens.shape
+    if weights.dim != channels:
+        raise ValueError(f"weights are for C={weights.dim} channels but tokens have C={channels} (tokens.shape[-1])")
+    if weights.num_heads != num_heads:
+        raise ValueError(
+            f"weights have {weights.num_heads} heads (relative_position_bias_table.shape[1]) but num_heads={num_heads}"
+        )
+    if weights.dtype != tokens.dtype:
+        raise TypeError(f"weights have dtype {weights.dtype} but tokens have dtype {tokens.dtype}: use one dtype for both")
+    if bias is not None:
+        _check_tensor(bias, "bias", (3,), "[heads, N, N]")
+        if tuple(bias.shape) != (num_heads, n_tokens, n_tokens):
+            raise ValueError(f"bias must have shape [heads, N, N] = {[num_heads, n_tokens, n_tokens]}, got {tuple(bias.shape)}")
+    head_dim = channels // num_heads
+    qkv = F.linear(tokens, weights.qkv_weight, weights.qkv_bias)
+    qkv = qkv.reshape(groups, n_tokens, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]  # [B_, heads, N, d]
+    scores = (q * head_dim**-0.5) @ k.transpose(-2, -1)
+    if bias is not None:
+        scores = scores + bias.unsqueeze(0)
+    attn = masked_window_softmax(scores, mask)
+    attended = (attn @ v).transpose(1, 2).reshape(groups, n_tokens, channels)
+    return F.linear(attended, weights.proj_weight, weights.proj_bias)
+
+
+def global_attention(x: torch.Tensor, weights: WindowAttentionWeights, num_heads: int) -> torch.Tensor:
+    """Global multi-head self-attention (MSA, as in ViT): every token of the map attends to every other.
+
+    :func:`multi_head_attention` with all ``H*W`` tokens of an image as one
+    group, the same ``qkv`` and ``proj`` weights as the window block, and no
+    relative position bias and no mask (``weights.relative_position_bias_table``
+    is not used). It is W-MSA with one window the size of the map and a zero
+    bias table.
+
+    Args:
+        x: ``[B, H, W, C]``, floating, the dtype and device of ``weights``.
+        weights, num_heads: as :func:`multi_head_attention`.
+
+    Returns:
+        ``[B, H, W, C]``.
+    """
+    _check_tensor(x, "x", (4,), "[B, H, W, C]")
+    batch, height, width, channels = x.shape
+    out = multi_head_attention(x.reshape(batch, height * width, channels), weights, num_heads)
+    return out.view(batch, height, width, channels)
+
+
+def _naive_grid(
+    height: int, width: int, window_hw: Tuple[int, int], shift_hw: Tuple[int, int]
+) -> Tuple[Tuple[int, int, int, int], torch.Tensor, torch.Tensor]:
+    """The regular grid the naive pieces sit on once padded.
+
+    Returns ``((top, bottom, left, right), real, kept)``: the zeros to add on
+    each side so that the first piece (``sh`` rows) ends on a window border and
+    the map ends on one; ``real`` ``BoolTensor[nW_all, N]``, which tokens of
+    each grid window are the map's own; ``kept`` ``LongTensor[nW']``, the grid
+    windows that hold any (the pieces).
+    """
+    pads = []
+    for size, win, sh in ((height, window_hw[0], shift_hw[0]), (width, window_hw[1], shift_hw[1])):
+        before = (win - sh) % win
+        pads += [before, math.ceil((before + size) / win) * win - before - size]
+    top, bottom, left, right = pads
+    ones = F.pad(torch.ones(1, height, width, 1, dtype=torch.bool), (0, 0, left, right, top, bottom))
+    real = window_partition(ones, window_hw).view(-1, window_hw[0] * window_hw[1])
+    return (top, bottom, left, right), real, real.any(dim=1).nonzero().squeeze(1)
+
+
+def naive_shifted_partition(x: torch.Tensor, window: IntPair, shift: IntPair) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Cut ``x`` into the pieces of :func:`naive_shifted_windows` and pad each to ``M x M`` with zero tokens.
+
+    Done in one go: pad the map with ``M - s`` zero rows on top (``0`` if
+    ``s = 0``) and zeros at the bottom up to a multiple of ``M`` (likewise for
+    columns), then :func:`~swin_viz.tensors.window_partition` and drop the
+    windows that hold only padding. The top-left pieces are padded on their
+    top/left, the bottom-right ones on their bottom/right, so every token keeps
+    its place in its shifted window (and the same relative position bias as
+    in the cyclic version).
+
+    Args:
+        x: ``[B, H, W, C]``, any ``H, W``.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+
+    Returns:
+        ``(windows, real)``: ``windows`` is ``[B * nW', Mh, Mw, C]`` in the
+        order of :func:`naive_shifted_windows` (image-major), ``real`` is
+        ``BoolTensor[nW', N]``, ``True`` for the map's own tokens and
+        ``False`` for padding.
+    """
+    _check_tensor(x, "x", (4,), "[B, H, W, C]")
+    batch, height, width, channels = x.shape
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    (top, bottom, left, right), real, kept = _naive_grid(height, width, window_hw, shift_hw)
+    windows = window_partition(F.pad(x, (0, 0, left, right, top, bottom)), window_hw)  # [B * nW_all, Mh, Mw, C]
+    windows = windows.view(batch, -1, *window_hw, channels).index_select(1, kept.to(x.device))
+    return windows.reshape(-1, *window_hw, channels), real[kept]
+
+
+def naive_shifted_attention(
+    x: torch.Tensor,
+    weights: WindowAttentionWeights,
+    num_heads: int,
+    window: IntPair,
+    shift: IntPair,
+    *,
+    fill: float = -100.0,
+) -> torch.Tensor:
+    """SW-MSA the naive way the Swin paper rejects: pad the shifted pieces to full windows, no roll.
+
+    :func:`naive_shifted_partition` gives ``nW'`` padded windows; each runs
+    :func:`multi_head_attention` with the relative position bias and a mask
+    that adds ``fill`` to the scores of padding keys; the real tokens are put
+    back in place. When ``M`` divides ``H`` and ``W`` this is the same function
+    as :func:`~swin_viz.block.shifted_window_attention` with the same shift
+    (each piece is one region of a rolled window), computed on more windows.
+
+    Args:
+        x: ``[B, H, W, C]``, floating, the dtype and device of ``weights``.
+        weights: :class:`~swin_viz.block.WindowAttentionWeights` for ``window``.
+        num_heads: heads; divides ``C`` and matches ``weights``.
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        fill: added to the scores of padding keys: ``-100.0`` as the official
+            mask, or ``-inf``.
+
+    Returns:
+        ``[B, H, W, C]``.
+    """
+    _check_tensor(x, "x", (4,), "[B, H, W, C]")
+    if not isinstance(weights, WindowAttentionWeights):
+        raise TypeError(f"weights must be a WindowAttentionWeights, got {type(weights).__name__}")
+    batch, height, width, channels = x.shape
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    if weights.window != window_hw:
+        raise ValueError(
+            f"weights are for a {weights.window[0]}x{weights.window[1]} window but window={window_hw}: "
+            "the relative position bias table must match the window"
+        )
+    fill = _check_fill(fill)
+    n_tokens = window_hw[0] * window_hw[1]
+    windows, real = naive_shifted_partition(x, window_hw, shift_hw)
+    zero = torch.zeros((), dtype=x.dtype, device=x.device)
+    mask = torch.where(real.to(x.device).unsqueeze(1), zero, zero + fill).expand(-1, n_tokens, -1)  # [nW', N, N]
+    attended = multi_head_attention(
+        windows.view(-1, n_tokens, channels), weights, num_heads, bias=weights.relative_position_bias(), mask=mask
+    )
+    # back on the padded grid (the windows that held only padding stay zero), then cropped
+    (top, bottom, left, right), real_all, kept = _naive_grid(height, width, window_hw, shift_hw)
+    grid = torch.zeros(batch, real_all.shape[0], n_tokens, channels, dtype=x.dtype, device=x.device)
+    grid = grid.index_copy(1, kept.to(x.device), attended.view(batch, -1, n_tokens, channels))
+    height_g, width_g = height + top + bottom, width + left + right
+    out = window_reverse(grid.view(-1, *window_hw, channels), window_hw, height_g, width_g)
+    return out[:, top : top + height, left : left + width, :].contiguous()
