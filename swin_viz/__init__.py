@@ -1,11 +1,14 @@
 """Swin mask lab: the shifted-window attention mask of the Swin Transformer, stage by stage.
 
-Four modules, each with its own job:
+Three layers, each stage in one place:
 
-* :mod:`swin_viz.tensors`  pure tensor functions, the computation (same as the official Swin code);
-* :mod:`swin_viz.block`    the whole shifted-window attention block, runnable, and an independent oracle;
-* :mod:`swin_viz.figures`  matplotlib figures of those tensors;
-* :mod:`swin_viz.widgets`  ipywidgets sliders wired to the figures.
+* the computation (pure tensor functions, the same as real Swin code):
+  :mod:`swin_viz.tensors` (the mask, stage by stage, the slice-loop reference and the vectorised
+  construction), :mod:`swin_viz.block` (the whole shifted-window attention block and an independent
+  oracle), :mod:`swin_viz.numerics` (what -100 leaves behind, in each dtype) and :mod:`swin_viz.cost`
+  (FLOPs, times and window counts of the paper's cost argument);
+* :mod:`swin_viz.figures`: matplotlib figures of those tensors, redrawn in place by the explorers;
+* :mod:`swin_viz.widgets`: ipywidgets sliders wired to the figures.
 """
 
 from swin_viz.block import (

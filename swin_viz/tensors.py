@@ -523,14 +523,18 @@ def label_difference(mask_windows: torch.Tensor) -> torch.Tensor:
     return mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
 
 
-def _check_fill(fill: object) -> float:
+def _check_fill(fill: object, dtype: torch.dtype = torch.float32) -> float:
+    """``fill`` as a float, checked: a negative real number (or ``-inf``) within the range of ``dtype``."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
     if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
         raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
     if math.isnan(fill) or fill >= 0:
         raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
-    lowest = torch.finfo(torch.float32).min
+    lowest = torch.finfo(dtype).min
     if fill < lowest and not math.isinf(fill):
-        raise ValueError(f"fill={fill} does not fit in float32: use a value >= {lowest:.4g}, or -inf")
+        dtype_name = str(dtype).replace("torch.", "")
+        raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf")
     return float(fill)
 
 
@@ -647,42 +651,6 @@ __all__ += ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "
 _Device = Union[torch.device, str, None]  # where to build a tensor (None: torch's default device)
 
 
-def _padded_size(size: int, window: int) -> int:
-    """``size`` rounded up to a multiple of ``window``: ``ceil(size / window) * window``."""
-    return -(-size // window) * window
-
-
-def _fast_layout(
-    height: int, width: int, window: IntPair, shift: IntPair, pad: bool
-) -> Tuple[int, int, Tuple[int, int], Tuple[int, int]]:
-    """Check the arguments as :func:`validate_layout` does; with ``pad`` use the padded map's size."""
-    if not isinstance(pad, bool):
-        raise TypeError(f"pad must be True or False, got {type(pad).__name__} {pad!r}")
-    if pad:
-        height = _positive(height, "height")
-        width = _positive(width, "width")
-        window_h, window_w = as_pair(window, "window")
-        # a window <= 0 is left for validate_layout to report
-        height = _padded_size(height, window_h) if window_h > 0 else height
-        width = _padded_size(width, window_w) if window_w > 0 else width
-    window_hw, shift_hw = validate_layout(height, width, window, shift)
-    return height, width, window_hw, shift_hw
-
-
-def _check_fill(fill: float, dtype: torch.dtype) -> None:
-    """The rules of :func:`attention_mask`'s ``fill``, with the range of ``dtype``."""
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
-    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
-        raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
-    if math.isnan(fill) or fill >= 0:
-        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
-    lowest = torch.finfo(dtype).min
-    if fill < lowest and not math.isinf(fill):
-        dtype_name = str(dtype).replace("torch.", "")
-        raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf")
-
-
 def _bands(size: int, window: int, shift: int, device: _Device) -> Tuple[torch.Tensor, int]:
     """The band of every index of one dimension (``LongTensor[size]``) and the number of bands."""
     index = torch.arange(size, device=device)
@@ -709,7 +677,7 @@ def fast_region_labels(
     Returns:
         ``LongTensor[H, W]`` (``[Hp, Wp]`` with ``pad``).
     """
-    height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
+    height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
     band_h, _ = _bands(height, window_h, shift_h, device)
     band_w, n_bands_w = _bands(width, window_w, shift_w, device)
     return band_h.unsqueeze(1) * n_bands_w + band_w.unsqueeze(0)
@@ -732,7 +700,7 @@ def fast_window_labels(
     Returns:
         ``LongTensor[nW, N]``.
     """
-    height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
+    height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
     n_rows, n_cols = height // window_h, width // window_w
     band_h, _ = _bands(height, window_h, shift_h, device)
     band_w, n_bands_w = _bands(width, window_w, shift_w, device)
@@ -751,7 +719,7 @@ def _mask_of(
     device: _Device,
 ) -> torch.Tensor:
     """``[nW, N, N]`` of allowed values (``0.0``, or ``True`` for bool), ``forbidden`` on the cross-region pairs."""
-    height, width, (window_h, window_w), (shift_h, shift_w) = _fast_layout(height, width, window, shift, pad)
+    height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
     n_rows, n_cols = height // window_h, width // window_w
     N = window_h * window_w
     new_mask = torch.ones if dtype == torch.bool else torch.zeros
