@@ -642,9 +642,10 @@ def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torc
 # order that is token ``k = (Mh - sh) * Mw``, so its forbidden pairs are two  #
 # rectangles, ``[:k, k:]`` and ``[k:, :k]``, filled in place.  The corner     #
 # window gets both, and its forbidden set is the union, as its nine-label     #
-# difference gives.  So the mask is one zero fill, one copy of a pattern into #
-# the last column and two rectangle fills in the last row: most of the work   #
-# is the zero fill.                                                           #
+# difference gives.  So the mask is a zero fill of all windows but the last   #
+# column, one copy of a pattern into that column and two rectangle fills in   #
+# the last row: every entry is written once, except the rectangles (at most  #
+# half of each window of the last row), and most of the work is the fill.     #
 # --------------------------------------------------------------------------- #
 __all__ += ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "allowed_mask"]
 
@@ -715,31 +716,34 @@ def _mask_of(
     shift: IntPair,
     pad: bool,
     dtype: torch.dtype,
+    allowed: Union[float, bool],
     forbidden: Union[float, bool],
     device: _Device,
 ) -> torch.Tensor:
-    """``[nW, N, N]`` of allowed values (``0.0``, or ``True`` for bool), ``forbidden`` on the cross-region pairs."""
+    """``[nW, N, N]`` of ``dtype``: ``forbidden`` on the cross-region pairs, ``allowed`` elsewhere."""
     height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
     n_rows, n_cols = height // window_h, width // window_w
     N = window_h * window_w
-    new_mask = torch.ones if dtype == torch.bool else torch.zeros
-    mask = new_mask((n_rows * n_cols, N, N), dtype=dtype, device=device)
+    mask = torch.empty((n_rows, n_cols, N, N), dtype=dtype, device=device)
     if shift_w:
-        # The last column of windows splits at window column Mw - sw: one window's pattern, built
-        # on a [query row, query column, key row, key column] view, then copied into each of them.
+        # Every window but the last column holds no column split: fill them. The last column of windows
+        # splits at window column Mw - sw, the same way in each: build that one pattern on a
+        # [query row, query column, key row, key column] view and copy it in.
+        mask[:, :-1].fill_(allowed)
         split = window_w - shift_w
-        column = new_mask((window_h, window_w, window_h, window_w), dtype=dtype, device=device)
+        column = torch.full((window_h, window_w, window_h, window_w), allowed, dtype=dtype, device=device)
         column[:, :split, :, split:].fill_(forbidden)
         column[:, split:, :, :split].fill_(forbidden)
-        mask.view(n_rows, n_cols, N, N)[:, -1].copy_(column.view(N, N))
+        mask[:, -1].copy_(column.view(N, N))
+    else:
+        mask.fill_(allowed)
     if shift_h:
-        # The last row of windows (the last n_cols) splits at token (Mh - sh) * Mw: two blocks each.
-        # The corner window already holds the column pattern, so it ends with both splits.
+        # The last row of windows splits at token (Mh - sh) * Mw: two rectangles in each. The corner
+        # window already holds the column pattern, so it ends with both splits.
         split = (window_h - shift_h) * window_w
-        last_row = (n_rows - 1) * n_cols
-        mask[last_row:, :split, split:].fill_(forbidden)
-        mask[last_row:, split:, :split].fill_(forbidden)
-    return mask
+        mask[-1, :, :split, split:].fill_(forbidden)
+        mask[-1, :, split:, :split].fill_(forbidden)
+    return mask.view(n_rows * n_cols, N, N)
 
 
 def fast_attention_mask(
@@ -753,7 +757,7 @@ def fast_attention_mask(
     dtype: torch.dtype = torch.float32,
     device: _Device = None,
 ) -> torch.Tensor:
-    """:func:`attention_mask` as a zero fill, one pattern copied into the last window column, two fills in the last row.
+    """:func:`attention_mask` as a zero fill, a pattern copied into the last window column, two fills in the last row.
 
     Equal to :func:`attention_mask` entry for entry (``0.0`` and ``fill``,
     never ``-0.0``) and close to the cost of allocating and zeroing the
@@ -772,7 +776,7 @@ def fast_attention_mask(
         ``[nW, N, N]`` of ``dtype``.
     """
     _check_fill(fill, dtype)
-    return _mask_of(height, width, window, shift, pad, dtype, float(fill), device)
+    return _mask_of(height, width, window, shift, pad, dtype, 0.0, float(fill), device)
 
 
 def allowed_mask(
@@ -794,4 +798,4 @@ def allowed_mask(
     Returns:
         ``BoolTensor[nW, N, N]``.
     """
-    return _mask_of(height, width, window, shift, pad, torch.bool, False, device)
+    return _mask_of(height, width, window, shift, pad, torch.bool, True, False, device)
