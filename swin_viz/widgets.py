@@ -279,6 +279,28 @@ def _set_range(slider: widgets.IntSlider, low: int, high: int, value: int, step:
         slider.max = high
 
 
+class _SizesFollowWindow:
+    """Height and width sliders kept at multiples of the window ``M`` (at most :data:`MAX_WINDOWS` windows a side).
+
+    The sizes are re-rounded to each new window from the ones the student chose, not from the last rounding, so
+    moving ``M`` through several values leaves them where a single step would. A change of the sizes that is not the
+    last rounding (the student moved a size slider) becomes the new choice.
+    """
+
+    def __init__(self, height: widgets.IntSlider, width: widgets.IntSlider) -> None:
+        self.sliders = (height, width)
+        self.wanted = self.synced = (height.value, width.value)
+
+    def sync(self, window: int) -> None:
+        """Round both sizes to multiples of ``window``, from the sizes the student chose."""
+        sizes = tuple(slider.value for slider in self.sliders)
+        if sizes != self.synced:
+            self.wanted = sizes
+        for slider, wanted in zip(self.sliders, self.wanted):
+            _set_range(slider, window, window * MAX_WINDOWS, window * max(1, round(wanted / window)), step=window)
+        self.synced = tuple(slider.value for slider in self.sliders)
+
+
 class Explorer(widgets.VBox):
     """Controls wired to one retained figure: the base of every explorer.
 
@@ -439,9 +461,7 @@ class StageExplorer(Explorer):
         self.query = (
             _slider("query i", min(settings.query, settings.n_tokens - 1), 0, settings.n_tokens - 1) if stage.pick_query else None
         )
-        # The sizes the student chose: re-rounded to each window from these, not from the last rounding, so a
-        # drag of the window slider through several values leaves the sizes where a single step would.
-        self._wanted_sizes = self._synced_sizes = (settings.height, settings.width)
+        self._sizes = _SizesFollowWindow(self.height, self.width)
         sliders = [s for s in (self.height, self.width, self.window, self.shift, self.window_index, self.query) if s]
         super().__init__(stage.title, sliders)
 
@@ -463,13 +483,7 @@ class StageExplorer(Explorer):
     def sync(self) -> None:
         """Bring every slider into line with the window slider."""
         m = self.window.value
-        high = m * MAX_WINDOWS
-        sizes = (self.height.value, self.width.value)
-        if sizes != self._synced_sizes:  # the student moved a size (not the page echoing the last rounding)
-            self._wanted_sizes = sizes
-        for size, wanted in zip((self.height, self.width), self._wanted_sizes):
-            _set_range(size, m, high, m * max(1, round(wanted / m)), step=m)
-        self._synced_sizes = (self.height.value, self.width.value)
+        self._sizes.sync(m)
         _set_range(self.shift, 0, m - 1, self.shift.value)
         values = self.settings
         if self.window_index is not None:
@@ -674,14 +688,14 @@ class BlockLeakExplorer(Explorer):
         self.head = _toggle([(f"head {h}", h) for h in range(BLOCK_HEADS)], head, "head")
         self.query_row = _slider("query row", query[0], 0, height - 1)
         self.query_col = _slider("query col", query[1], 0, width - 1)
+        self._sizes = _SizesFollowWindow(self.height, self.width)
         controls = [self.height, self.width, self.window, self.shift, self.use_mask, self.head, self.query_row, self.query_col]
         super().__init__("6. The full block: what crosses a seam, mask on and off", controls)
 
     def sync(self) -> None:
         """Sizes to multiples of ``M`` (at most :data:`MAX_WINDOWS` windows), ``s < M``, the query inside the map."""
         m = self.window.value
-        for size in (self.height, self.width):
-            _set_range(size, m, m * MAX_WINDOWS, m * max(1, round(size.value / m)), step=m)
+        self._sizes.sync(m)
         _set_range(self.shift, 0, m - 1, self.shift.value)
         _set_range(self.query_row, 0, self.height.value - 1, self.query_row.value)
         _set_range(self.query_col, 0, self.width.value - 1, self.query_col.value)

@@ -281,3 +281,12 @@ def test_sliders_report_while_dragged_except_the_window_which_reports_on_release
     sliders = [view.height, view.width, view.shift, view.window_index, view.query]
     assert all(slider.continuous_update for slider in sliders)
     assert not view.window.continuous_update  # M re-ranges every other slider: once, when released
+
+
+def test_the_block_explorer_rounds_its_sizes_like_the_stage_explorers():
+    block = widgets.block_leak_explorer(height=8, width=16, window=8, shift=0, query=(0, 0))
+    for window in range(7, 1, -1):
+        block.window.value = window
+    assert (block.height.value, block.width.value) == (8, 16)
+    block.window.value = 3
+    assert (block.height.value, block.width.value) == (9, 15)
