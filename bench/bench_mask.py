@@ -20,9 +20,10 @@ the W-MSA floor). There is no relative-position bias in this comparison: a boole
 it, so a model with the bias passes ``bias + mask`` as one float mask.
 
 Every construction is checked against the slice loop, and every attention against the explicit
-form, before it is timed. Timing: the candidates of a row run in interleaved rounds (so a noisy
-neighbour slows them alike) after one warm-up call of every construction at every size; each round times a block of calls of at least ``--block`` seconds, and
-the table gives the median over rounds of the time per call, at torch's default thread count.
+form, before it is timed. Timing: after one warm-up call of every construction at every size, the
+candidates of a row run in interleaved rounds (so a noisy neighbour slows them alike); each round
+times a block of calls of at least ``--block`` seconds, and the table gives the median over rounds
+of the time per call, at torch's default thread count.
 Writes ``mask.json`` and ``mask.png`` to ``--out`` (default ``bench/results``).
 
 The allocator is pinned, because it decides what a "memory fill" costs: glibc's malloc serves a large
@@ -30,8 +31,10 @@ block either from its heap (memory the process already owns, reused) or from fre
 which the kernel must fault in and zero page by page (about 10x the cost of writing them, and the
 same for every construction). Which one a given call gets depends on the sizes freed before it. By
 default the bench keeps every block in the heap (``--allocator reuse``: the steady state of a model
-that runs forward after forward, and the hard case for the ratio to the fill, which is then a pure
-``memset``); ``--allocator fresh`` maps every block over 128 kB afresh instead.
+that runs forward after forward, and the hard case for the ratio to the fill, which then only
+writes the bytes); ``--allocator fresh`` maps every block over 128 kB afresh instead. Even so the
+speed of a 64 MB fill differs from run to run (1.0 to 2.4 ms on the 2-core VM this was written on),
+and so does the ratio to it: run the bench more than once before reading much into ±10%.
 """
 
 from __future__ import annotations
