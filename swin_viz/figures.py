@@ -92,7 +92,6 @@ import numpy as np
 import torch
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
@@ -103,6 +102,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox, IdentityTransform
 
+from swin_viz._glyphs import canvas_class
 from swin_viz.tensors import as_pair, region_slices, reverse_cyclic_shift
 
 __all__ = [
@@ -187,13 +187,17 @@ class LabFigure(Figure):
         and the artists drawn with ``chrome=True`` (titles that do not follow a
         picker, fixed notes). That is most of the text, and text is the
         dearest thing to draw. Its pixels are kept and pasted back as long as the
-        layout key (tick labels, axis labels, limits, positions ... see
-        :func:`_layout_key`) and the chrome artists' state are unchanged; the rest
+        layout key (tick label boxes, axis labels, limits, positions ... see
+        :func:`_layout_key`), the tick labels' strings and the chrome artists' state are unchanged; the rest
         (images, lines, cell numbers, titles and notes that follow a picker,
         spines) is drawn on top every time. Chrome artists must not overlap data
         artists (they lie outside the axes or in the gaps between grids), so the
         picture is the one a single pass draws.
         """
+        with getattr(renderer, "drawing", contextlib.nullcontext)():  # a GlyphCacheRenderer remembers fonts for one draw
+            self._draw(renderer)
+
+    def _draw(self, renderer: Any) -> None:
         engine = self.get_layout_engine()
         if not isinstance(engine, _RetainedLayout) or not hasattr(renderer, "copy_from_bbox"):
             super().draw(renderer)
@@ -201,14 +205,15 @@ class LabFigure(Figure):
         engine.execute(self)
         suptitle = self._suptitle.get_text() if self._suptitle is not None else None
         chrome = tuple(_chrome_state(artist) for artist in _chrome_artists(self))
-        key = (engine._key, suptitle, chrome, renderer.width, renderer.height, self.dpi)
+        key = (engine._key, _tick_texts(self), suptitle, chrome, renderer.width, renderer.height, self.dpi)
         with engine.laid_out():
             if self._chrome is not None and key == self._chrome_key:
                 renderer.restore_region(self._chrome)
             else:
                 with _showing(self, chrome=True):
                     super().draw(renderer)
-                self._chrome = renderer.copy_from_bbox(self.bbox)
+                # the whole canvas: self.bbox can fall a hair short of it (7.2 in x 100 dpi = 719.999... px)
+                self._chrome = renderer.copy_from_bbox(Bbox([[0, 0], [renderer.width, renderer.height]]))
                 self._chrome_key = key
             with _showing(self, chrome=False):
                 super().draw(renderer)
@@ -342,13 +347,24 @@ def _title_key(title: Text, width: float, renderer: Any) -> tuple | None:
     return title.get_fontsize(), round(extent.height, 2), round(max(0.0, extent.width - width), 2)
 
 
-def _axis_key(axis: Any) -> tuple:
-    labels = axis.get_majorticklabels()
+def _axis_key(axis: Any, renderer: Any) -> tuple:
+    """What the layout takes from an axis: its ticks, its label, and the box its tick labels fill
+    (not their strings: a label that changes but keeps its size, ``(4)`` to ``(5)``, moves nothing)."""
+    labels = [t for t in axis.get_majorticklabels() if t.get_visible() and t.get_text()]
     return (
         # the label's position is not an input: matplotlib moves it below the tick labels on every draw
         axis.get_visible(), axis.get_label_position(), axis.label.get_text(), axis.label.get_fontsize(),
         tuple(axis.get_majorticklocs()),
-        tuple((t.get_text(), t.get_fontsize(), t.get_visible(), t.get_rotation()) for t in labels),
+        tuple((t.get_fontsize(), t.get_rotation()) for t in labels),
+        tuple(Bbox.union([t.get_window_extent(renderer) for t in labels]).extents) if labels else None,
+    )
+
+
+def _tick_texts(fig: Figure) -> tuple:
+    """The tick labels' strings of every axes: part of the chrome's pixels, not of the layout."""
+    return tuple(
+        tuple(t.get_text() for axis in (ax.xaxis, ax.yaxis) for t in axis.get_majorticklabels()) if ax.axison else None
+        for ax in fig.axes
     )
 
 
@@ -368,8 +384,8 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
             tuple(grid.get_height_ratios() or ()) if grid is not None else None,
             ax.get_visible(), ax.axison, ax.get_xlim(), ax.get_ylim(), ax.get_aspect(),
             tuple(spine.get_visible() for spine in ax.spines.values()),
-            _axis_key(ax.xaxis) if ax.axison else None,
-            _axis_key(ax.yaxis) if ax.axison else None,
+            _axis_key(ax.xaxis, renderer) if ax.axison else None,
+            _axis_key(ax.yaxis, renderer) if ax.axison else None,
             _title_key(ax.title, ax.get_position(original=True).width * fig.bbox.width, renderer),
             _extent_key([t for t in ax.texts if t.get_visible() and t.get_in_layout()], renderer),
             ax.get_legend() is not None,
@@ -379,7 +395,7 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
 
 def _new_figure(width: float, height: float) -> LabFigure:
     fig = LabFigure(figsize=(width, height), layout=_RetainedLayout(), facecolor="white", dpi=DPI)
-    FigureCanvasAgg(fig)
+    canvas_class()(fig)
     return fig
 
 

@@ -1,0 +1,203 @@
+"""The figures' canvas: Agg, with its text drawn from cached glyph bitmaps (private to :mod:`swin_viz.figures`).
+
+Matplotlib's Agg renderer lays out every string (``FT2Font._layout``, about
+0.3 ms) and rasterises every glyph (``_render_glyph``, about 40 us) each time
+it draws a text, and it forgets the measured size of every string whenever the
+canvas changes size. An explorer redraws the same few hundred short strings
+(cell numbers, tick labels) on every slider change, so most of a redraw went
+into text. :class:`GlyphCacheRenderer` keeps
+
+* the layout of each string (its glyphs and their offsets) per font files,
+  size, dpi and hinting;
+* each glyph's bitmap per font, size, dpi, angle, antialiasing, hinting and
+  the sub-pixel part (1/64 px) of where it is drawn: FreeType renders a glyph
+  moved by whole pixels as the same bitmap moved by those pixels, so the
+  cached bitmap is pasted where a fresh one would be, and the picture is the
+  one plain Agg draws, pixel for pixel (``tests/test_figures.py`` checks it);
+* the width, height and descent of each string, and each font's ascent,
+  descent and line gap (which ``Text`` reads from the font's tables on every
+  layout);
+* during one draw, the font files each font property resolves to.
+
+It uses matplotlib's private text machinery (``FT2Font._layout``,
+``_render_glyph``, ``_set_transform``, matplotlib 3.11); where those are missing,
+:func:`canvas_class` returns plain :class:`FigureCanvasAgg`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any, Iterator
+
+import numpy as np
+from matplotlib.backends import backend_agg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.font_manager import fontManager, get_font
+
+__all__ = ["GlyphCacheRenderer", "GlyphCacheCanvas", "canvas_class", "clear_caches", "cache_sizes"]
+
+#: Entries kept per cache before it is emptied and filled again (a bitmap is a few hundred bytes).
+CACHE_LIMIT = 50_000
+
+_layouts: dict[tuple, list[tuple[Any, int, float, float]]] = {}
+_glyphs: dict[tuple, tuple[np.ndarray, int, int]] = {}
+_metrics: dict[tuple, tuple[float, float, float]] = {}
+_heights: dict[tuple, tuple[Any, Any, Any]] = {}
+
+
+def clear_caches() -> None:
+    """Forget every cached layout, glyph bitmap and string size."""
+    _layouts.clear()
+    _glyphs.clear()
+    _metrics.clear()
+    _heights.clear()
+
+
+def cache_sizes() -> dict[str, int]:
+    """How many layouts, glyph bitmaps and string sizes are cached now."""
+    return {"layouts": len(_layouts), "glyphs": len(_glyphs), "metrics": len(_metrics), "heights": len(_heights)}
+
+
+def _store(cache: dict, key: tuple, value: Any) -> Any:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _supported() -> bool:
+    """Whether this matplotlib has the text internals the cache relies on (those of 3.11)."""
+    from matplotlib.ft2font import FT2Font
+
+    return (
+        all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph", "_set_transform"))
+        and all(hasattr(backend_agg, name) for name in ("get_hinting_flag", "RenderMode"))
+        and hasattr(fontManager, "_find_fonts_by_props")
+    )
+
+
+class GlyphCacheRenderer(RendererAgg):
+    """:class:`RendererAgg` whose ``draw_text`` and ``get_text_width_height_descent`` reuse cached work
+    (see the module docstring). Math text and TeX go the plain way."""
+
+    def __init__(self, width: float, height: float, dpi: float) -> None:
+        super().__init__(width, height, dpi)
+        #: font property -> font files, kept only while a draw runs (rcParams may change between draws)
+        self._font_files: dict[tuple, tuple] | None = None
+
+    @contextlib.contextmanager
+    def drawing(self) -> Iterator[None]:
+        """Within: one draw (the font files each font property resolves to are remembered)."""
+        self._font_files = {}
+        try:
+            yield
+        finally:
+            self._font_files = None
+
+    def _files(self, prop: Any) -> tuple:
+        if self._font_files is None:
+            return tuple(fontManager._find_fonts_by_props(prop))
+        key = (
+            tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(), prop.get_stretch(),
+            prop.get_file(), prop.get_math_fontfamily(),
+        )
+        files = self._font_files.get(key)
+        if files is None:
+            files = self._font_files[key] = tuple(fontManager._find_fonts_by_props(prop))
+        return files
+
+    def _font_key(self, prop: Any) -> tuple:
+        return self._files(prop), prop.get_size_in_points(), self.dpi, backend_agg.get_hinting_flag()
+
+    def _get_font_height_metrics(self, prop: Any) -> tuple[Any, Any, Any]:
+        """The font's ascent, descent and line gap in pixels, as ``Text._get_layout`` reads them from its tables
+        (``(None, None, None)`` when the font has neither table: ``Text`` then measures instead)."""
+        files, size = self._files(prop), prop.get_size_in_points()
+        key = (files, size, self.dpi)
+        found = _heights.get(key)
+        if found is None:
+            found = (None, None, None)
+            font = get_font(list(files))
+            for table_name, gap_key, ascent_key, descent_key in (
+                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+                ("hhea", "lineGap", "ascent", "descent"),
+            ):
+                table = font.get_sfnt_table(table_name)
+                if table is None:
+                    continue
+                scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * size * self.dpi / 72
+                found = (table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale)
+                break
+            _store(_heights, key, found)
+        return found
+
+    def get_text_width_height_descent(self, s: str, prop: Any, ismath: Any) -> tuple[float, float, float]:
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (self._font_key(prop), s)
+        found = _metrics.get(key)
+        if found is None:
+            found = _store(_metrics, key, super().get_text_width_height_descent(s, prop, ismath))
+        return found
+
+    def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any = False, mtext: Any = None) -> None:
+        if ismath:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        font_key = self._font_key(prop)
+        layout_key = (font_key, s, tuple(features) if features is not None else None, language)
+        items = _layouts.get(layout_key)
+        if items is None:
+            font = self._prepare_font(prop)
+            laid_out = font._layout(s, flags=font_key[3], features=features, language=language)
+            items = _store(_layouts, layout_key, [(item.ft_object, item.glyph_index, item.x, item.y) for item in laid_out])
+        self._draw_glyphs(gc, x, y, angle, prop.get_size_in_points(), font_key[3], items)
+
+    def _draw_glyphs(self, gc: Any, x: float, y: float, angle: float, size: float, load_flags: Any, items: list) -> None:
+        """What ``RendererAgg._draw_text_glyphs_and_boxes`` does for plain text, each glyph's bitmap cached."""
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        antialiased = bool(gc.get_antialiased())
+        height = self.height
+        for font, glyph_index, dx, dy in items:  # y is downwards, dy upwards
+            tx = round(0x40 * (x + dx * cos - dy * sin))
+            ty = round(0x40 * (height - y + dx * sin + dy * cos))
+            key = (font.fname, size, self.dpi, glyph_index, angle, antialiased, load_flags, tx & 0x3F, ty & 0x3F)
+            glyph = _glyphs.get(key)
+            if glyph is None:
+                font.set_size(size, self.dpi)
+                font._set_transform(
+                    (0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int), [tx & 0x3F, ty & 0x3F]
+                )
+                bitmap = font._render_glyph(
+                    glyph_index, load_flags, backend_agg.RenderMode.NORMAL if antialiased else backend_agg.RenderMode.MONO
+                )
+                buffer = np.array(bitmap.buffer, dtype=np.uint8, copy=True)
+                if not antialiased:
+                    buffer *= 0xFF
+                glyph = _store(_glyphs, key, (buffer, bitmap.left, bitmap.top))
+            buffer, left, top = glyph
+            self._renderer.draw_text_image(
+                buffer, left + (tx >> 6), int(height) - (top + (ty >> 6)) + buffer.shape[0], 0, gc
+            )
+
+
+class GlyphCacheCanvas(FigureCanvasAgg):
+    """:class:`FigureCanvasAgg` drawing with a :class:`GlyphCacheRenderer`."""
+
+    def get_renderer(self) -> RendererAgg:
+        w, h = self.get_width_height(physical=True)
+        key = w, h, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = GlyphCacheRenderer(w, h, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer
+
+
+def canvas_class() -> type[FigureCanvasAgg]:
+    """:class:`GlyphCacheCanvas` where this matplotlib supports it, else :class:`FigureCanvasAgg`."""
+    return GlyphCacheCanvas if _SUPPORTED else FigureCanvasAgg
+
+
+_SUPPORTED = _supported()

@@ -1,0 +1,90 @@
+"""The figures' canvas draws text from cached glyph bitmaps, and the pictures are those plain Agg draws, pixel for pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from swin_viz import _glyphs, attention_mask, cyclic_shift, label_difference, region_labels, window_labels
+from swin_viz import figures
+
+
+def _pixels(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def _figures(height: int, window: int, shift: int) -> list:
+    """Figures with every kind of text: cell numbers, tick labels, rotated band notes, titles, a suptitle."""
+    x = torch.arange(height * height).view(height, height)
+    labels = region_labels(height, height, window, shift)
+    mask_windows = window_labels(height, height, window, shift)
+    mask = attention_mask(height, height, window, shift)
+    k = mask.shape[0] - 1
+    return [
+        figures.plot_cyclic_shift(x, cyclic_shift(x, shift), labels, shift, window),
+        figures.plot_region_labels(labels, window, shift),
+        figures.plot_window_masks(mask, height // window),
+        figures.plot_label_difference(label_difference(mask_windows)[k], mask[k], mask_windows[k]),
+    ]
+
+
+@pytest.mark.parametrize("height, window, shift", [(9, 3, 1), (8, 4, 2), (24, 6, 3)])
+def test_cached_text_is_drawn_where_plain_agg_draws_it(height, window, shift):
+    _glyphs.clear_caches()
+    cached = _figures(height, window, shift)
+    plain = _figures(height, window, shift)
+    for fig in plain:
+        FigureCanvasAgg(fig)
+    for fig_cached, fig_plain in zip(cached, plain):
+        assert isinstance(fig_cached.canvas, _glyphs.GlyphCacheCanvas)
+        first = _pixels(fig_cached)  # fills the caches
+        assert _glyphs.cache_sizes()["glyphs"] > 0
+        second = _pixels(fig_cached)  # drawn from them
+        expected = _pixels(fig_plain)
+        assert first.shape == expected.shape
+        assert np.count_nonzero((first != expected).any(-1)) == 0
+        assert np.array_equal(second, expected)
+
+
+def test_rotated_and_unantialiased_text_match_plain_agg():
+    def picture(canvas_class):
+        fig = figures.LabFigure(figsize=(3, 2), dpi=100)
+        canvas_class(fig)
+        ax = fig.add_subplot()
+        ax.text(0.2, 0.5, "rows 0-5", rotation=90, fontsize=9)
+        ax.text(0.5, 0.3, "j=3\n(7)", rotation=33, fontsize=11, ha="center")
+        ax.text(0.6, 0.8, "mono 123", antialiased=False, fontsize=8)
+        return _pixels(fig)
+
+    assert np.array_equal(picture(_glyphs.GlyphCacheCanvas), picture(FigureCanvasAgg))
+
+
+def test_string_sizes_and_font_heights_come_from_the_cache():
+    _glyphs.clear_caches()
+    fig = figures.plot_region_labels(region_labels(9, 9, 3, 1), 3, 1)
+    fig.canvas.draw()
+    sizes = _glyphs.cache_sizes()
+    assert sizes["metrics"] > 0 and sizes["heights"] > 0 and sizes["layouts"] > 0
+    renderer = fig.canvas.get_renderer()
+    prop = fig.axes[0].title.get_fontproperties()
+    expected = FigureCanvasAgg(figures.LabFigure(dpi=renderer.dpi)).get_renderer().get_text_width_height_descent("k=12", prop, False)
+    assert renderer.get_text_width_height_descent("k=12", prop, False) == expected
+
+
+def test_the_caches_are_bounded(monkeypatch):
+    monkeypatch.setattr(_glyphs, "CACHE_LIMIT", 5)
+    _glyphs.clear_caches()
+    fig = figures.plot_region_labels(region_labels(9, 9, 3, 1), 3, 1)
+    fig.canvas.draw()
+    assert all(0 < size <= 5 for size in _glyphs.cache_sizes().values())
+
+
+def test_other_matplotlib_versions_get_plain_agg(monkeypatch):
+    monkeypatch.setattr(_glyphs, "_SUPPORTED", False)
+    assert _glyphs.canvas_class() is FigureCanvasAgg
+    fig = figures.plot_region_labels(region_labels(9, 9, 3, 1), 3, 1)
+    assert type(fig.canvas) is FigureCanvasAgg
+    assert fig.to_png().startswith(b"\x89PNG")
