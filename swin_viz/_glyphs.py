@@ -35,7 +35,7 @@ from matplotlib.backends import backend_agg
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.font_manager import fontManager, get_font
 
-__all__ = ["GlyphCacheRenderer", "GlyphCacheCanvas", "canvas_class", "clear_caches", "cache_sizes"]
+__all__ = ["GlyphCacheRenderer", "GlyphCacheCanvas", "canvas_class", "clear_caches", "cache_sizes", "font_heights"]
 
 #: Entries kept per cache before it is emptied and filled again (a bitmap is a few hundred bytes).
 CACHE_LIMIT = 50_000
@@ -44,6 +44,7 @@ _layouts: dict[tuple, list[tuple[Any, int, float, float]]] = {}
 _glyphs: dict[tuple, tuple[np.ndarray, int, int]] = {}
 _metrics: dict[tuple, tuple[float, float, float]] = {}
 _heights: dict[tuple, tuple[Any, Any, Any]] = {}
+_strings: dict[tuple, tuple[np.ndarray, int, int]] = {}
 
 
 def clear_caches() -> None:
@@ -52,11 +53,12 @@ def clear_caches() -> None:
     _glyphs.clear()
     _metrics.clear()
     _heights.clear()
+    _strings.clear()
 
 
 def cache_sizes() -> dict[str, int]:
     """How many layouts, glyph bitmaps and string sizes are cached now."""
-    return {"layouts": len(_layouts), "glyphs": len(_glyphs), "metrics": len(_metrics), "heights": len(_heights)}
+    return {"layouts": len(_layouts), "glyphs": len(_glyphs), "metrics": len(_metrics), "heights": len(_heights), "strings": len(_strings)}
 
 
 def _store(cache: dict, key: tuple, value: Any) -> Any:
@@ -75,6 +77,30 @@ def _supported() -> bool:
         and all(hasattr(backend_agg, name) for name in ("get_hinting_flag", "RenderMode"))
         and hasattr(fontManager, "_find_fonts_by_props")
     )
+
+
+def font_heights(prop: Any, dpi: float, files: tuple | None = None) -> tuple[Any, Any, Any]:
+    """The ascent, descent and line gap (pixels at ``dpi``) of ``prop``'s font, read from its OS/2 or hhea
+    table as ``Text._get_layout`` reads them; ``(None, None, None)`` if it has neither (``Text`` then measures)."""
+    files = files if files is not None else tuple(fontManager._find_fonts_by_props(prop))
+    size = prop.get_size_in_points()
+    key = (files, size, dpi)
+    found = _heights.get(key)
+    if found is None:
+        found = (None, None, None)
+        font = get_font(list(files))
+        for table_name, gap_key, ascent_key, descent_key in (
+            ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+            ("hhea", "lineGap", "ascent", "descent"),
+        ):
+            table = font.get_sfnt_table(table_name)
+            if table is None:
+                continue
+            scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * size * dpi / 72
+            found = (table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale)
+            break
+        _store(_heights, key, found)
+    return found
 
 
 class GlyphCacheRenderer(RendererAgg):
@@ -111,26 +137,8 @@ class GlyphCacheRenderer(RendererAgg):
         return self._files(prop), prop.get_size_in_points(), self.dpi, backend_agg.get_hinting_flag()
 
     def _get_font_height_metrics(self, prop: Any) -> tuple[Any, Any, Any]:
-        """The font's ascent, descent and line gap in pixels, as ``Text._get_layout`` reads them from its tables
-        (``(None, None, None)`` when the font has neither table: ``Text`` then measures instead)."""
-        files, size = self._files(prop), prop.get_size_in_points()
-        key = (files, size, self.dpi)
-        found = _heights.get(key)
-        if found is None:
-            found = (None, None, None)
-            font = get_font(list(files))
-            for table_name, gap_key, ascent_key, descent_key in (
-                ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
-                ("hhea", "lineGap", "ascent", "descent"),
-            ):
-                table = font.get_sfnt_table(table_name)
-                if table is None:
-                    continue
-                scale = 1 / font.get_sfnt_table("head")["unitsPerEm"] * size * self.dpi / 72
-                found = (table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale)
-                break
-            _store(_heights, key, found)
-        return found
+        """The font's ascent, descent and line gap in pixels, as ``Text._get_layout`` reads them from its tables."""
+        return font_heights(prop, self.dpi, self._files(prop))
 
     def get_text_width_height_descent(self, s: str, prop: Any, ismath: Any) -> tuple[float, float, float]:
         if ismath:
@@ -181,6 +189,64 @@ class GlyphCacheRenderer(RendererAgg):
             self._renderer.draw_text_image(
                 buffer, left + (tx >> 6), int(height) - (top + (ty >> 6)) + buffer.shape[0], 0, gc
             )
+
+
+    def _string_bitmap(self, s: str, prop: Any) -> tuple[np.ndarray, int, int]:
+        """``s`` rendered once with its origin on a whole pixel: ``(coverage [h, w] uint8, left, top)``,
+        ``left``/``top`` the pixel offsets of the bitmap's top-left corner from the origin (y up)."""
+        font_key = self._font_key(prop)
+        key = (font_key, s)
+        found = _strings.get(key)
+        if found is None:
+            font = self._prepare_font(prop)
+            size = prop.get_size_in_points()
+            pieces = []
+            for item in font._layout(s, flags=font_key[3]):
+                glyph = item.ft_object
+                glyph.set_size(size, self.dpi)
+                tx, ty = round(0x40 * item.x), round(0x40 * item.y)
+                glyph._set_transform(np.array([[0x10000, 0], [0, 0x10000]]), [tx & 0x3F, ty & 0x3F])
+                bitmap = glyph._render_glyph(item.glyph_index, font_key[3], backend_agg.RenderMode.NORMAL)
+                buffer = np.asarray(bitmap.buffer, dtype=np.uint8)
+                if buffer.size:
+                    pieces.append((buffer.copy(), bitmap.left + (tx >> 6), bitmap.top + (ty >> 6)))
+            if not pieces:
+                found = (np.zeros((0, 0), dtype=np.uint8), 0, 0)
+            else:
+                left = min(x for _, x, _ in pieces)
+                top = max(y for _, _, y in pieces)
+                right = max(x + b.shape[1] for b, x, _ in pieces)
+                bottom = min(y - b.shape[0] for b, _, y in pieces)
+                canvas = np.zeros((top - bottom, right - left), dtype=np.uint8)
+                for buffer, x, y in pieces:
+                    area = canvas[top - y : top - y + buffer.shape[0], x - left : x - left + buffer.shape[1]]
+                    np.maximum(area, buffer, out=area)
+                found = (canvas, left, top)
+            _store(_strings, key, found)
+        return found
+
+    def draw_centred_strings(self, gc: Any, points: np.ndarray, strings: list[str], colours: list[Any], prop: Any) -> None:
+        """Draw the one-line ``strings[i]`` centred on display point ``points[i]`` in ``colours[i]``, each from
+        one cached bitmap placed on whole pixels (within half a pixel of where a centred ``Text`` puts it)."""
+        ascent, descent, _ = self._get_font_height_metrics(prop)
+        if ascent is None:
+            _, height, descent = self.get_text_width_height_descent("lp", prop, False)
+            ascent = height - descent
+        canvas_height = int(self.height)
+        by_colour: dict[Any, list[int]] = {}
+        for i, colour in enumerate(colours):
+            by_colour.setdefault(colour, []).append(i)
+        for colour, indices in by_colour.items():
+            gc.set_foreground(colour)
+            for i in indices:
+                s = strings[i]
+                bitmap, left, top = self._string_bitmap(s, prop)
+                if not bitmap.size:
+                    continue
+                width = self.get_text_width_height_descent(s, prop, False)[0]
+                x = round(points[i, 0] - width / 2)  # the box [0, width] centred, like ha="center"
+                y = round(points[i, 1] - (ascent - descent) / 2)  # the box [-descent, ascent], like va="center"
+                self._renderer.draw_text_image(bitmap, x + left, canvas_height - (y + top) + bitmap.shape[0], 0, gc)
 
 
 class GlyphCacheCanvas(FigureCanvasAgg):

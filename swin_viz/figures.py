@@ -85,16 +85,21 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import struct
+import zlib
+from collections import OrderedDict
 from typing import Any, Callable, Iterator, Sequence
 
 import matplotlib
 import numpy as np
 import torch
 from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.image import AxesImage
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.legend import Legend
@@ -102,7 +107,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox, IdentityTransform
 
-from swin_viz._glyphs import canvas_class
+from swin_viz._glyphs import canvas_class, font_heights
 from swin_viz.tensors import as_pair, region_slices, reverse_cyclic_shift
 
 __all__ = [
@@ -163,6 +168,10 @@ FORBIDDEN_COLOUR = "#4d4d4d"
 ZERO_COLOUR = "#f0f0f0"
 #: Resolution of :meth:`LabFigure.to_png` (the notebooks' pictures).
 DPI = 100
+#: Layouts a figure keeps, to put its axes back without laying out again (see :class:`_RetainedLayout`).
+LAYOUTS_KEPT = 64
+#: Bytes of chrome pixels a figure keeps, the most recent layouts first (see :meth:`LabFigure.draw`).
+CHROME_CACHE_BYTES = 32 * 2**20
 
 
 class LabFigure(Figure):
@@ -176,8 +185,8 @@ class LabFigure(Figure):
         super().__init__(*args, **kwargs)
         self._lab_key: object = None  # the structure the axes were built for (see _frame)
         self._lab_axes: Any = None
-        self._chrome: Any = None  # the pixels of the chrome (see draw), and what they were drawn for
-        self._chrome_key: tuple | None = None
+        #: the pixels of the chrome (see draw) per what they were drawn for, least recently used first
+        self._chromes: OrderedDict[tuple, Any] = OrderedDict()
 
     def draw(self, renderer: Any) -> None:
         """Draw in two passes: the chrome, then the data on top.
@@ -186,13 +195,15 @@ class LabFigure(Figure):
         axes' patch and its axes' ticks, tick labels and axis labels, the suptitle,
         and the artists drawn with ``chrome=True`` (titles that do not follow a
         picker, fixed notes). That is most of the text, and text is the
-        dearest thing to draw. Its pixels are kept and pasted back as long as the
-        layout key (tick label boxes, axis labels, limits, positions ... see
-        :func:`_layout_key`), the tick labels' strings and the chrome artists' state are unchanged; the rest
-        (images, lines, cell numbers, titles and notes that follow a picker,
-        spines) is drawn on top every time. Chrome artists must not overlap data
-        artists (they lie outside the axes or in the gaps between grids), so the
-        picture is the one a single pass draws.
+        dearest thing to draw. Its pixels are kept, for the last few layouts
+        (:data:`CHROME_CACHE_BYTES`), and pasted back when the canvas, the
+        axes' places, the layout key (tick label boxes, axis labels, limits ...
+        see :func:`_layout_key`), the tick labels' strings and the chrome
+        artists' state are those of a kept copy; the rest (images, lines, cell
+        numbers, titles and notes that follow a picker, spines) is drawn on top
+        every time. Chrome artists must not overlap data artists (they lie
+        outside the axes or in the gaps between grids), so the picture is the
+        one a single pass draws.
         """
         with getattr(renderer, "drawing", contextlib.nullcontext)():  # a GlyphCacheRenderer remembers fonts for one draw
             self._draw(renderer)
@@ -205,16 +216,21 @@ class LabFigure(Figure):
         engine.execute(self)
         suptitle = self._suptitle.get_text() if self._suptitle is not None else None
         chrome = tuple(_chrome_state(artist) for artist in _chrome_artists(self))
-        key = (engine._key, _tick_texts(self), suptitle, chrome, renderer.width, renderer.height, self.dpi)
+        places = tuple(ax.get_position().bounds for ax in self.axes)
+        key = (engine._key, places, _tick_texts(self), suptitle, chrome, renderer.width, renderer.height, self.dpi)
         with engine.laid_out():
-            if self._chrome is not None and key == self._chrome_key:
-                renderer.restore_region(self._chrome)
+            pixels = self._chromes.get(key)
+            if pixels is not None:
+                self._chromes.move_to_end(key)
+                renderer.restore_region(pixels)
             else:
                 with _showing(self, chrome=True):
                     super().draw(renderer)
                 # the whole canvas: self.bbox can fall a hair short of it (7.2 in x 100 dpi = 719.999... px)
-                self._chrome = renderer.copy_from_bbox(Bbox([[0, 0], [renderer.width, renderer.height]]))
-                self._chrome_key = key
+                self._chromes[key] = renderer.copy_from_bbox(Bbox([[0, 0], [renderer.width, renderer.height]]))
+                kept = CHROME_CACHE_BYTES // max(1, 4 * int(renderer.width) * int(renderer.height))
+                while len(self._chromes) > max(1, kept):
+                    self._chromes.popitem(last=False)
             with _showing(self, chrome=False):
                 super().draw(renderer)
 
@@ -222,11 +238,18 @@ class LabFigure(Figure):
         """Render the figure to PNG bytes at ``dpi``.
 
         ``compress_level`` is zlib's 0..9: the default 6 makes the smallest
-        files (committed notebooks); 1 encodes about twice as fast for a few
-        percent more bytes (the explorers, which redraw on every slider change).
+        files (committed notebooks), through PIL; 0 or 1 writes an opaque
+        figure as RGB without PNG's row filters (:func:`_fast_png`), twice as
+        fast for about a fifth more bytes (the explorers, which redraw on every
+        slider change).
         """
         if self.dpi != dpi:
             self.dpi = dpi
+        if compress_level <= 1 and isinstance(self.canvas, FigureCanvasAgg):
+            self.canvas.draw()
+            rgba = np.asarray(self.canvas.buffer_rgba())
+            if (rgba[..., 3] == 255).all():  # opaque (a white figure): no alpha channel needed
+                return _fast_png(rgba[..., :3], compress_level)
         buffer = io.BytesIO()
         self.canvas.print_png(buffer, pil_kwargs={"compress_level": compress_level})
         return buffer.getvalue()
@@ -238,17 +261,27 @@ class LabFigure(Figure):
 
 
 class _RetainedLayout(ConstrainedLayoutEngine):
-    """Matplotlib's constrained layout, run again only when something it measures has changed.
+    """Matplotlib's constrained layout, run again only for a layout it has not worked out before.
 
     Laying out measures every tick label, title and note, which costs as much as
-    drawing them. A redraw that changes only data (cell colours, lines, numbers
-    inside the axes) keeps the axes where they are; :func:`_layout_key` says what
-    counts, and the layout reruns whenever it differs from the last run's.
+    drawing them. Two things spare it:
+
+    * the layout is a function of what it reads (:func:`_layout_inputs`: the
+      figure's size, the grids, limits, tick labels, titles ...), so the last
+      :data:`LAYOUTS_KEPT` results are kept, and a slider that comes back to a
+      layout it has shown puts the axes back where they were, without measuring;
+    * a redraw that changes only data (cell colours, lines, numbers inside the
+      axes) changes no input; one that changes only strings whose boxes keep
+      their size (``(4)`` to ``(5)``) measures (:func:`_layout_key`) but does not
+      lay out again (:meth:`_lay_out`).
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._key: tuple | None = None
+        self._inputs: tuple | None = None
+        self._kept: OrderedDict[tuple, tuple[tuple, tuple]] = OrderedDict()  # inputs -> (places, key)
+        self._similar: OrderedDict[tuple, tuple] = OrderedDict()  # inputs without strings -> latest such inputs
         self._paused = False
 
     @contextlib.contextmanager
@@ -266,15 +299,70 @@ class _RetainedLayout(ConstrainedLayoutEngine):
         renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else None
         if renderer is None:
             return super().execute(fig)
-        if self._key is not None and _layout_key(fig, renderer) == self._key:
+        inputs = _layout_inputs(fig)
+        if inputs == self._inputs:
             return None
-        # constrained layout refines the positions it starts from: start where a new figure starts
-        for ax in fig.axes:
-            if ax.get_subplotspec() is not None:
-                ax.set_subplotspec(ax.get_subplotspec())
-        result = super().execute(fig)
-        self._key = _layout_key(fig, renderer)
-        return result
+        kept = self._kept.get(inputs)
+        if kept is not None:
+            _set_places(fig, kept[0])
+            self._kept.move_to_end(inputs)
+        else:
+            kept = self._lay_out(fig, renderer, inputs)
+        self._key, self._inputs = kept[1], inputs
+        return None
+
+    def _lay_out(self, fig: Figure, renderer: Any, inputs: tuple) -> tuple[tuple, tuple]:
+        """Lay ``fig`` out for ``inputs`` (seen for the first time) and keep the result.
+
+        If a kept layout differs only in strings (a title ``window 5`` for ``window 15``, tick labels
+        ``(4)`` for ``(5)``) and, with the axes put back there, everything the layout measures comes
+        out as it did (:func:`_layout_key`), that layout is the answer; otherwise constrained layout runs.
+        """
+        structure = _layout_inputs(fig, strings=False)
+        similar = self._similar.get(structure)
+        key = None
+        if similar in self._kept:
+            places, similar_key = self._kept[similar]
+            _set_places(fig, places)
+            key = _layout_key(fig, renderer)
+            if key != similar_key:
+                key = None
+        if key is None:
+            # constrained layout refines the positions it starts from: start where a new figure starts
+            for ax in fig.axes:
+                if ax.get_subplotspec() is not None:
+                    ax.set_subplotspec(ax.get_subplotspec())
+            super().execute(fig)
+            key = _layout_key(fig, renderer)
+        kept = self._kept[inputs] = (_places(fig), key)
+        self._similar[structure] = inputs
+        self._similar.move_to_end(structure)
+        for table in (self._kept, self._similar):
+            while len(table) > LAYOUTS_KEPT:
+                table.popitem(last=False)
+        return kept
+
+
+def _places(fig: Figure) -> tuple:
+    """Where the layout put things: every axes' box (as laid out, and as drawn) and the figure titles' anchors."""
+    axes = tuple((ax.get_position(original=True).frozen(), ax.get_position(original=False).frozen()) for ax in fig.axes)
+    titles = tuple(
+        (title.get_position(), title.get_verticalalignment()) if title is not None else None
+        for title in (fig._suptitle, fig._supxlabel, fig._supylabel)
+    )
+    return axes, titles
+
+
+def _set_places(fig: Figure, places: tuple) -> None:
+    """Put the axes and figure titles where :func:`_places` found them."""
+    axes, titles = places
+    for ax, (original, active) in zip(fig.axes, axes):
+        ax._set_position(original, which="original")
+        ax._set_position(active, which="active")
+    for title, place in zip((fig._suptitle, fig._supxlabel, fig._supylabel), titles):
+        if title is not None and place is not None:
+            title.set_position(place[0])
+            title.set_verticalalignment(place[1])
 
 
 _CHROME = "_swin_viz_chrome"  # attribute of an artist drawn with the chrome (see LabFigure.draw)
@@ -391,6 +479,77 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
             ax.get_legend() is not None,
         ))
     return tuple(key)
+
+
+def _text_inputs(text: Text, strings: bool = True) -> tuple | None:
+    """What decides a text's box, wherever it is drawn: the string (unless ``strings`` is false), the font,
+    the angle, the alignment."""
+    if not text.get_visible() or not text.get_text():
+        return None
+    return (
+        text.get_text() if strings else text.get_text().count("\n"), text.get_fontsize(), text.get_fontweight(), text.get_fontfamily()[0], text.get_rotation(),
+        text.get_horizontalalignment(), text.get_verticalalignment(), text.get_linespacing(),
+    )
+
+
+def _axis_inputs(axis: Any, strings: bool = True) -> tuple:
+    """What the layout reads from an axis, without measuring: ticks, their labels' strings, the axis label."""
+    locations = axis.get_majorticklocs()
+    styles = {  # the tick labels' own style (``set_xticks(..., fontsize=)`` sets it on them, not on the formatter)
+        (label.get_fontsize(), label.get_rotation(), label.get_visible(), label.get_fontweight())
+        for tick in axis.get_major_ticks(len(locations)) for label in (tick.label1, tick.label2)
+    }
+    return (
+        axis.get_visible(), axis.get_label_position(), _text_inputs(axis.label), tuple(locations),
+        tuple(axis.major.formatter.format_ticks(locations)) if strings else len(locations), tuple(sorted(styles, key=repr)),
+    )
+
+
+def _layout_inputs(fig: Figure, strings: bool = True) -> tuple:
+    """Everything the layout of ``fig`` is a function of, without measuring or placing anything: the figure's
+    size, the grids, and per axes the limits, aspect, ticks and their labels, tick style, axis labels, titles,
+    legend and the texts that take part in the layout, with their anchors. Two figures with equal inputs
+    are laid out alike (:class:`_RetainedLayout` reuses the result). ``strings=False``: the same without the
+    strings of titles, tick labels and notes (the axis labels stay)."""
+    key: list = [tuple(fig.get_size_inches()), fig.dpi, _text_inputs(fig._suptitle, strings) if fig._suptitle else None]
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        grid = spec.get_gridspec() if spec is not None else None
+        key.append((
+            spec.get_geometry() if spec is not None else None,
+            tuple(grid.get_width_ratios() or ()) if grid is not None else None,
+            tuple(grid.get_height_ratios() or ()) if grid is not None else None,
+            ax.get_visible(), ax.axison, ax.get_xlim(), ax.get_ylim(), ax.get_aspect(), ax.get_adjustable(),
+            tuple(spine.get_visible() for spine in ax.spines.values()),
+            tuple(sorted((name, repr(value)) for name, value in ax.__dict__.get(_TICKS, {}).items())),
+            (_axis_inputs(ax.xaxis, strings), _axis_inputs(ax.yaxis, strings)) if ax.axison else None,
+            tuple((_text_inputs(t, strings), t.get_position()) for t in (ax.title, ax._left_title, ax._right_title)),
+            tuple(
+                (_text_inputs(t, strings), t.get_position(), id(t.get_transform()))
+                for t in ax.texts if t.get_visible() and t.get_in_layout()
+            ),
+            ax.get_legend() is not None,
+        ))
+    return tuple(key)
+
+
+def _fast_png(rgb: np.ndarray, compress_level: int = 1) -> bytes:
+    """PNG bytes of an ``[H, W, 3]`` ``uint8`` image: every row unfiltered, one zlib stream.
+
+    Twice as fast as PIL's encoder (whose per-row filter search costs more than
+    the compression at low levels), for about a fifth more bytes on these flat-coloured figures.
+    """
+    height, width = rgb.shape[:2]
+    rows = np.empty((height, 1 + 3 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type 0 (None) on every row
+    rows[:, 1:] = rgb.reshape(height, 3 * width)
+    data = zlib.compress(rows.tobytes(), compress_level)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, deflate, no filter method, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def _new_figure(width: float, height: float) -> LabFigure:
@@ -711,6 +870,75 @@ def _cell_lines(rows: int, cols: int, origins: np.ndarray) -> np.ndarray:
     return np.concatenate([vertical.reshape(-1, 2, 2), horizontal.reshape(-1, 2, 2)])
 
 
+class _CellNumbers(Artist):
+    """The numbers of a grid's cells as ONE artist: short strings (of one or more lines), each centred on a
+    point in data coordinates.
+
+    A ``Text`` per cell costs a layout and a draw each (0.1-0.2 ms); a 24 x 24 grid of two-part
+    labels is a thousand of them. This draws every string from one cached bitmap
+    (:meth:`~swin_viz._glyphs.GlyphCacheRenderer.draw_centred_strings`), placed on whole pixels;
+    other renderers (PDF, SVG, another matplotlib) get one ``draw_text`` per string, centred the same way.
+    It takes no part in the layout (it lies inside the axes).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._xy = np.zeros((0, 2))
+        self._strings: list[str] = []
+        self._colours: list[str] = []
+        self._fontsize = 10.0
+        self.set_in_layout(False)
+
+    def set_cells(self, xy: np.ndarray, strings: list[str], colours: list[str], fontsize: float) -> None:
+        """``strings[i]`` centred at ``xy[i]`` (data coordinates) in ``colours[i]``, at ``fontsize`` points."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if (
+            self._strings != strings or self._colours != colours or self._fontsize != fontsize
+            or self._xy.shape != xy.shape or not np.array_equal(self._xy, xy)
+        ):
+            self._xy, self._strings, self._colours, self._fontsize = xy, list(strings), list(colours), float(fontsize)
+            self.stale = True
+
+    def cell_texts(self) -> list[tuple[float, float, str]]:
+        """``(x, y, string)`` of every number drawn (what the tests read back)."""
+        return [(float(x), float(y), s) for (x, y), s in zip(self._xy, self._strings)]
+
+    def draw(self, renderer: Any) -> None:
+        if not self.get_visible() or not self._strings:
+            return
+        prop = FontProperties(size=self._fontsize)
+        ascent, descent, gap = font_heights(prop, renderer.points_to_pixels(72.0))
+        if ascent is None:
+            _, height, descent = renderer.get_text_width_height_descent("lp", prop, False)
+            ascent, gap = height - descent, 0.0
+        # a string of n lines: n boxes of ascent + descent + gap (a Text's "normal" line spacing), centred as a block
+        pitch = ascent + descent + gap
+        points, strings, colours = [], [], []
+        for (x, y), string, colour in zip(self.axes.transData.transform(self._xy), self._strings, self._colours):
+            lines = string.split("\n")
+            for i, line in enumerate(lines):
+                if line:
+                    points.append((x, y + ((len(lines) - 1) / 2 - i) * pitch))
+                    strings.append(line)
+                    colours.append(colour)
+        gc = renderer.new_gc()
+        gc.set_alpha(self.get_alpha())
+        gc.set_url(self.get_url())
+        draw_centred = getattr(renderer, "draw_centred_strings", None)
+        if draw_centred is not None:
+            draw_centred(gc, np.array(points).reshape(-1, 2), strings, colours, prop)
+        else:
+            for (x, y), line, colour in zip(points, strings, colours):
+                gc.set_foreground(colour)
+                width = renderer.get_text_width_height_descent(line, prop, False)[0]
+                y_base = y - (ascent - descent) / 2  # the box [-descent, ascent] centred on y
+                if renderer.flipy():
+                    y_base = renderer.get_canvas_width_height()[1] - y_base
+                renderer.draw_text(gc, x - width / 2, y_base, line, prop, 0.0)
+        gc.restore()
+        self.stale = False
+
+
 def _cell_texts(
     ax: Axes,
     name: str,
@@ -720,17 +948,21 @@ def _cell_texts(
     fontsize: float,
     alpha: np.ndarray | None = None,
 ) -> None:
+    """The numbers of an ``[R, C]`` grid (cell ``(r, c)`` centred at ``origin + (c, r)``) as one pooled :class:`_CellNumbers`."""
     rows, cols = colours.shape[:2]
     x0, y0 = origin
+    xy, strings, text_colours = [], [], []
     for r in range(rows):
         for c in range(cols):
             text = texts[r][c]
             if text:
                 faded = alpha is not None and alpha[r, c] < 1
-                _text(
-                    ax, f"{name}/text/{r}/{c}", x0 + c, y0 + r, text, ha="center", va="center", fontsize=fontsize,
-                    color="#888888" if faded else _text_colour(colours[r, c]), zorder=3, in_layout=False,
-                )
+                xy.append((x0 + c, y0 + r))
+                strings.append(text)
+                text_colours.append("#888888" if faded else _text_colour(colours[r, c]))
+    numbers, _ = _pooled(ax, f"{name}/numbers", lambda: ax.add_artist(_CellNumbers()))
+    numbers.set_zorder(3)
+    numbers.set_cells(np.array(xy, dtype=float).reshape(-1, 2), strings, text_colours, fontsize)
 
 
 def _draw_cells(
@@ -844,7 +1076,7 @@ def _finish_grid(
     y_ticks = np.arange(0, rows, _tick_step(rows, every_r))
     ax.set_xticks(x_ticks, [str(t) for t in x_ticks])
     ax.set_yticks(y_ticks, [str(t) for t in y_ticks])
-    _tick_params(ax, length=0, labelsize=_fontsize(max(rows, cols), 110))
+    _tick_params(ax, length=0, bottom=False, left=False, labelsize=_fontsize(max(rows, cols), 110))
     for spine in ax.spines.values():
         spine.set_visible(False)
 

@@ -12,12 +12,15 @@ def cell_texts(ax: Axes, rows: int, cols: int, origin: tuple[float, float] = (0.
     """
     x0, y0 = origin
     grid = [["" for _ in range(cols)] for _ in range(rows)]
-    for text in ax.texts:
-        x, y = text.get_position()
+    drawn = [(*text.get_position(), text.get_text()) for text in ax.texts]
+    for artist in ax.artists:  # the cell numbers of a grid are one artist (figures._CellNumbers)
+        if hasattr(artist, "cell_texts") and artist.get_visible():
+            drawn += artist.cell_texts()
+    for x, y, string in drawn:
         c, r = round(x - x0), round(y - y0)
         on_centre = abs(x - x0 - c) < 1e-6 and abs(y - y0 - r) < 1e-6
         if on_centre and 0 <= r < rows and 0 <= c < cols:
-            grid[r][c] = text.get_text()
+            grid[r][c] = string
     return grid
 
 

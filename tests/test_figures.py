@@ -353,3 +353,29 @@ def test_many_window_masks_note_only_the_masked_ones():
     assert sorted(notes) == sorted(f"#{k}" for k in masked)
     assert notes["#63"] == f"#63: {int((mask[63] != 0).sum())} masked"
     assert "no note: nothing masked" in fig.axes[0].get_title()
+
+
+def test_fast_png_is_a_png_of_the_same_pixels():
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
+    png = figures._fast_png(rgb)
+    assert png.startswith(PNG_MAGIC)
+    decoded = Image.open(io.BytesIO(png))
+    assert decoded.mode == "RGB" and decoded.size == (5, 7)
+    assert np.array_equal(np.asarray(decoded), rgb)
+
+
+def test_an_explorer_png_shows_the_figure_pixels(example):
+    import io
+
+    from PIL import Image
+
+    fig = figures.plot_region_labels(example["labels"], M, S)
+    fast, plain = fig.to_png(compress_level=1), fig.to_png(compress_level=6)
+    assert fast != plain
+    decoded = [np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")) for png in (fast, plain)]
+    assert np.array_equal(*decoded)

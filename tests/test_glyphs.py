@@ -1,4 +1,5 @@
-"""The figures' canvas draws text from cached glyph bitmaps, and the pictures are those plain Agg draws, pixel for pixel."""
+"""The figures' canvas draws text from cached glyph bitmaps: texts exactly where plain Agg draws them, pixel for
+pixel; cell numbers from one bitmap per string, within a pixel of it."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def test_cached_text_is_drawn_where_plain_agg_draws_it(height, window, shift):
     plain = _figures(height, window, shift)
     for fig in plain:
         FigureCanvasAgg(fig)
+    for fig in cached + plain:  # cell numbers are placed on whole pixels by the cache (see the next test)
+        for ax in fig.axes:
+            for artist in ax.artists:
+                if isinstance(artist, figures._CellNumbers):
+                    artist.set_visible(False)
     for fig_cached, fig_plain in zip(cached, plain):
         assert isinstance(fig_cached.canvas, _glyphs.GlyphCacheCanvas)
         first = _pixels(fig_cached)  # fills the caches
@@ -88,3 +94,33 @@ def test_other_matplotlib_versions_get_plain_agg(monkeypatch):
     fig = figures.plot_region_labels(region_labels(9, 9, 3, 1), 3, 1)
     assert type(fig.canvas) is FigureCanvasAgg
     assert fig.to_png().startswith(b"\x89PNG")
+
+
+def _ink_boxes(canvas_class, strings: list[str]) -> list[tuple[int, int, int, int]]:
+    """Draw each string as the number of one cell of a 1 x n grid; the box around each one's ink."""
+    fig = figures.LabFigure(figsize=(len(strings), 1.2), dpi=100)
+    canvas_class(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(-0.5, len(strings) - 0.5)
+    ax.set_ylim(0.5, -0.5)
+    ax.set_axis_off()
+    numbers = figures._CellNumbers()
+    ax.add_artist(numbers)
+    numbers.set_cells(np.array([(i, 0.0) for i in range(len(strings))]), strings, ["black"] * len(strings), 11.0)
+    ink = _pixels(fig)[..., 0] < 128
+    boxes = []
+    for i in range(len(strings)):
+        part = ink[:, i * 100 : (i + 1) * 100]
+        rows, cols = np.nonzero(part)
+        boxes.append((rows.min(), rows.max(), cols.min(), cols.max()))
+    return boxes
+
+
+def test_cell_numbers_land_within_a_pixel_of_plain_agg_text():
+    strings = ["0", "8", "12,3", "-100", ".07", "q\n.25", "k3\n(8)"]
+    cached, plain = _ink_boxes(_glyphs.GlyphCacheCanvas, strings), _ink_boxes(FigureCanvasAgg, strings)
+    for string, box_cached, box_plain in zip(strings, cached, plain):
+        assert np.abs(np.subtract(box_cached, box_plain)).max() <= 1, string
+        top, bottom, left, right = box_cached
+        assert abs((left + right) / 2 - 50) <= 2, string  # centred in its cell
+        assert abs((top + bottom) / 2 - 60) <= 4, string

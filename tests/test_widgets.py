@@ -239,13 +239,54 @@ def test_a_picker_change_reuses_the_layout_and_the_chrome(monkeypatch):
     real = figures.ConstrainedLayoutEngine.execute
     monkeypatch.setattr(figures.ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
     view = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3)
-    chrome = view.figure._chrome
+    chromes = list(view.figure._chromes.values())
+    assert len(chromes) == 1
     runs.clear()
     view.window_index.value = 3
     view.window_index.value = 9
     assert runs == []
-    assert view.figure._chrome is chrome
+    assert list(view.figure._chromes.values()) == chromes
     assert "window 9 (red outline)" in " ".join(t.get_text() for t in view.figure.axes[5].texts)
+
+
+def test_a_layout_shown_before_is_put_back_without_laying_out(monkeypatch):
+    """Coming back to a size: the axes go back where the layout put them (no new run), the chrome is pasted
+    back, and the picture is the one a fresh explorer draws there, pixel for pixel."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from swin_viz import figures
+
+    runs = []
+    real = figures.ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(figures.ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
+    view = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3)
+    view.height.value = 21
+    view.width.value = 14
+    assert len(runs) == 3 and len(view.figure._chromes) == 3
+    runs.clear()
+    view.width.value = 28  # 21 x 28, shown before
+    view.height.value = 28  # 28 x 28, the first
+    assert runs == []
+    assert len(view.figure._chromes) == 3
+    assert view.window_index.value == 5  # the 21 x 14 map had windows 0..5 only
+    fresh = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3, window_index=5)
+    pixels = [np.asarray(Image.open(io.BytesIO(bytes(v.image.value))).convert("RGB")) for v in (view, fresh)]
+    assert np.array_equal(*pixels)
+
+
+def test_the_kept_layouts_and_chromes_are_bounded(monkeypatch):
+    from swin_viz import figures
+
+    monkeypatch.setattr(figures, "LAYOUTS_KEPT", 2)
+    view = widgets.explorer("region_labels", height=9, width=9, window=3, shift=1)
+    for height in (3, 6, 9, 3, 6):
+        view.height.value = height
+    assert len(view.figure.get_layout_engine()._kept) == 2
+    size = view.figure.canvas.get_renderer()
+    assert len(view.figure._chromes) <= max(1, figures.CHROME_CACHE_BYTES // (4 * int(size.width) * int(size.height)))
 
 
 def test_drags_in_a_kernel_are_coalesced_into_one_redraw_of_the_last_position():
