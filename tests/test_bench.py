@@ -1,0 +1,97 @@
+"""bench/bench_redraw.py runs and writes the JSON its readers expect (a smoke run: no timing is checked here;
+``make bench`` measures speed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import ipywidgets
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_redraw", ROOT / "bench" / "bench_redraw.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def _changes(bench, control, count, alternate=False):
+    """The values the bench would set, applied to a bare control."""
+    start, queue, rng = control.value, [], bench.random.Random(0)
+    values = []
+    for _ in range(count):
+        value = bench._next_value(control, start, alternate, queue, rng)
+        assert value != control.value
+        control.value = value
+        values.append(control.value)
+    return values
+
+
+def test_values_are_valid_distinct_and_cover_the_positions(bench):
+    size = ipywidgets.IntSlider(value=56, min=7, max=56, step=7)
+    assert _changes(bench, size, 4, alternate=True) == [49, 56, 49, 56]
+    buttons = ipywidgets.ToggleButtons(options=[("a", 1.5), ("b", -2.0), ("c", 7.0)], value=1.5)
+    assert set(_changes(bench, buttons, 2)) == {-2.0, 7.0}
+    shift = ipywidgets.IntSlider(value=3, min=0, max=6)
+    assert set(_changes(bench, shift, 6)) == {0, 1, 2, 4, 5, 6}  # every other position, once
+    scale = ipywidgets.FloatLogSlider(value=1.0, base=10, min=-1, max=4, step=0.05)
+    grid = bench._positions(scale)
+    assert len(grid) == 101 and grid[0] == pytest.approx(0.1) and grid[-1] == pytest.approx(1e4)
+    assert all(value in grid for value in _changes(bench, scale, 10))
+
+
+def test_quick_run_writes_every_key(bench, tmp_path, capsys):
+    output = tmp_path / "redraw.json"
+    output.write_text(json.dumps({"runs": {"before": {"kept": True}}}))
+    run = bench.main(["--quick", "--stages", "region_labels", "--explorers", "numerics", "--output", str(output), "--label", "smoke"])
+    stored = json.loads(output.read_text())["runs"]
+    assert stored["before"] == {"kept": True} and stored["smoke"] == run
+    printed = capsys.readouterr().out
+    assert "region_labels" in printed and "numerics" in printed and "out of reach" in printed
+
+    # the stage part, with the keys of earlier runs
+    stage = run["stages"]["region_labels"]
+    assert set(stage) == set(bench.LAYOUTS)
+    for result in stage.values():
+        assert {"build_ms", "median_ms", "max_ms", "max_picker_ms", "median_picker_ms", "median_picker_cpu_ms"} <= set(result)
+        assert list(result["sliders"]) == ["height", "width", "window", "shift"]
+    assert {"slowest_picker_change_56x56_ms", "slowest_picker_median_56x56_ms", "budget_ms", "changes_per_slider"} <= set(run)
+
+    # the notebook explorer: every control, three changes each, each to a new value
+    (layout,) = run["explorers"]["numerics"]
+    result = run["explorers"]["numerics"][layout]
+    assert list(result["sliders"]) == ["dtype", "window_index", "logit_scale", "head", "fill"]
+    for entry in result["sliders"].values():
+        assert entry["changes"] == len(entry["values"]) == 3
+        assert all(a != b for a, b in zip(entry["values"], entry["values"][1:]))
+        assert entry["max_ms"] >= entry["median_ms"] > 0 and entry["slowest_value"] in entry["values"]
+    assert "out of reach" in result["note"] and run["explorer_layouts"]["numerics"]["large_layout"] == layout
+
+    # the summary: the slowest change at the large layouts, at 56x56, and every control over the budget
+    large = run["slowest_change_large_layout"]
+    assert set(large) == {"region_labels", "numerics"} and large["numerics"]["layout"] == layout
+    assert run["slowest_change_56x56_ms"] == stage["56x56/7/3"]["max_ms"] >= run["slowest_picker_change_56x56_ms"]
+    assert run["slowest_change_large_layout_ms"] == max(entry["max_ms"] for entry in large.values())
+    over = {(e["explorer"], e["layout"], e["control"]) for e in run["over_budget"]}
+    expected = {
+        (name, layout_name, control)
+        for family in ("stages", "explorers") for name, layouts in run[family].items()
+        for layout_name, res in layouts.items() for control, entry in res["sliders"].items() if entry["max_ms"] > run["budget_ms"]
+    }
+    assert over == expected
+
+
+def test_unknown_names_are_refused(bench, tmp_path):
+    with pytest.raises(SystemExit):
+        bench.main(["--explorers", "no_such", "--output", str(tmp_path / "x.json")])
