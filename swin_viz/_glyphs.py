@@ -149,67 +149,66 @@ class GlyphCacheRenderer(RendererAgg):
             found = _store(_metrics, key, super().get_text_width_height_descent(s, prop, ismath))
         return found
 
+    def _items(self, prop: Any, s: str, features: Any = None, language: Any = None) -> list[tuple[Any, int, float, float]]:
+        """The glyphs of ``s`` laid out: ``(font, glyph index, x, y)`` in pixels from the origin (y up), cached."""
+        layout_key = (self._font_key(prop), s, tuple(features) if features is not None else None, language)
+        items = _layouts.get(layout_key)
+        if items is None:
+            font = self._prepare_font(prop)
+            laid_out = font._layout(s, flags=layout_key[0][3], features=features, language=language)
+            items = _store(_layouts, layout_key, [(item.ft_object, item.glyph_index, item.x, item.y) for item in laid_out])
+        return items
+
+    def _glyph(
+        self, font: Any, size: float, glyph_index: int, angle: float, antialiased: bool, load_flags: Any, tx: int, ty: int
+    ) -> tuple[np.ndarray, int, int]:
+        """The bitmap of a glyph drawn at ``(tx, ty)`` (1/64 px, y up): ``(coverage, left, top)`` in whole pixels.
+
+        Cached per sub-pixel part of ``(tx, ty)``: moved by whole pixels, FreeType draws the same bitmap."""
+        key = (font.fname, size, self.dpi, glyph_index, angle, antialiased, load_flags, tx & 0x3F, ty & 0x3F)
+        glyph = _glyphs.get(key)
+        if glyph is None:
+            cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+            font.set_size(size, self.dpi)
+            font._set_transform((0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int), [tx & 0x3F, ty & 0x3F])
+            bitmap = font._render_glyph(
+                glyph_index, load_flags, backend_agg.RenderMode.NORMAL if antialiased else backend_agg.RenderMode.MONO
+            )
+            buffer = np.array(bitmap.buffer, dtype=np.uint8, copy=True)
+            if not antialiased:
+                buffer *= 0xFF
+            glyph = _store(_glyphs, key, (buffer, bitmap.left, bitmap.top))
+        buffer, left, top = glyph
+        return buffer, left + (tx >> 6), top + (ty >> 6)
+
     def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any = False, mtext: Any = None) -> None:
         if ismath:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
         features = mtext.get_fontfeatures() if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
-        font_key = self._font_key(prop)
-        layout_key = (font_key, s, tuple(features) if features is not None else None, language)
-        items = _layouts.get(layout_key)
-        if items is None:
-            font = self._prepare_font(prop)
-            laid_out = font._layout(s, flags=font_key[3], features=features, language=language)
-            items = _store(_layouts, layout_key, [(item.ft_object, item.glyph_index, item.x, item.y) for item in laid_out])
-        self._draw_glyphs(gc, x, y, angle, prop.get_size_in_points(), font_key[3], items)
-
-    def _draw_glyphs(self, gc: Any, x: float, y: float, angle: float, size: float, load_flags: Any, items: list) -> None:
-        """What ``RendererAgg._draw_text_glyphs_and_boxes`` does for plain text, each glyph's bitmap cached."""
+        items = self._items(prop, s, features, language)
+        # what RendererAgg._draw_text_glyphs_and_boxes does for plain text, each glyph's bitmap cached
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-        antialiased = bool(gc.get_antialiased())
+        antialiased, load_flags, size = bool(gc.get_antialiased()), backend_agg.get_hinting_flag(), prop.get_size_in_points()
         height = self.height
         for font, glyph_index, dx, dy in items:  # y is downwards, dy upwards
             tx = round(0x40 * (x + dx * cos - dy * sin))
             ty = round(0x40 * (height - y + dx * sin + dy * cos))
-            key = (font.fname, size, self.dpi, glyph_index, angle, antialiased, load_flags, tx & 0x3F, ty & 0x3F)
-            glyph = _glyphs.get(key)
-            if glyph is None:
-                font.set_size(size, self.dpi)
-                font._set_transform(
-                    (0x10000 * np.array([[cos, -sin], [sin, cos]])).round().astype(int), [tx & 0x3F, ty & 0x3F]
-                )
-                bitmap = font._render_glyph(
-                    glyph_index, load_flags, backend_agg.RenderMode.NORMAL if antialiased else backend_agg.RenderMode.MONO
-                )
-                buffer = np.array(bitmap.buffer, dtype=np.uint8, copy=True)
-                if not antialiased:
-                    buffer *= 0xFF
-                glyph = _store(_glyphs, key, (buffer, bitmap.left, bitmap.top))
-            buffer, left, top = glyph
-            self._renderer.draw_text_image(
-                buffer, left + (tx >> 6), int(height) - (top + (ty >> 6)) + buffer.shape[0], 0, gc
-            )
-
+            buffer, left, top = self._glyph(font, size, glyph_index, angle, antialiased, load_flags, tx, ty)
+            self._renderer.draw_text_image(buffer, left, int(height) - top + buffer.shape[0], 0, gc)
 
     def _string_bitmap(self, s: str, prop: Any) -> tuple[np.ndarray, int, int]:
         """``s`` rendered once with its origin on a whole pixel: ``(coverage [h, w] uint8, left, top)``,
         ``left``/``top`` the pixel offsets of the bitmap's top-left corner from the origin (y up)."""
-        font_key = self._font_key(prop)
-        key = (font_key, s)
+        key = (self._font_key(prop), s)
         found = _strings.get(key)
         if found is None:
-            font = self._prepare_font(prop)
-            size = prop.get_size_in_points()
-            pieces = []
-            for item in font._layout(s, flags=font_key[3]):
-                glyph = item.ft_object
-                glyph.set_size(size, self.dpi)
-                tx, ty = round(0x40 * item.x), round(0x40 * item.y)
-                glyph._set_transform(np.array([[0x10000, 0], [0, 0x10000]]), [tx & 0x3F, ty & 0x3F])
-                bitmap = glyph._render_glyph(item.glyph_index, font_key[3], backend_agg.RenderMode.NORMAL)
-                buffer = np.asarray(bitmap.buffer, dtype=np.uint8)
-                if buffer.size:
-                    pieces.append((buffer.copy(), bitmap.left + (tx >> 6), bitmap.top + (ty >> 6)))
+            size, load_flags = prop.get_size_in_points(), key[0][3]
+            pieces = [
+                self._glyph(font, size, glyph_index, 0.0, True, load_flags, round(0x40 * dx), round(0x40 * dy))
+                for font, glyph_index, dx, dy in self._items(prop, s)
+            ]
+            pieces = [piece for piece in pieces if piece[0].size]
             if not pieces:
                 found = (np.zeros((0, 0), dtype=np.uint8), 0, 0)
             else:
