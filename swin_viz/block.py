@@ -668,9 +668,13 @@ def pair_relation(
     relations = []
     for relation in (both_real, both_real & mask_allows, both_real & same_side):
         k, i, j = relation.nonzero(as_tuple=True)
-        matrix = torch.zeros(n_real, n_real, dtype=torch.bool)
-        matrix[index[k, i], index[k, j]] = True
-        relations.append(matrix)
+        # matrix[index[k, i], index[k, j]] = True, with flat indices: index_select and index_fill_ are
+        # 100x faster on CPU than advanced indexing (index_put, take) with index tensors
+        flat, n_tokens = index.reshape(-1), index.shape[1]
+        queries, keys = flat.index_select(0, k * n_tokens + i), flat.index_select(0, k * n_tokens + j)
+        matrix = torch.zeros(n_real * n_real, dtype=torch.bool)
+        matrix.index_fill_(0, queries * n_real + keys, True)
+        relations.append(matrix.view(n_real, n_real))
     return PairRelation(*relations)
 
 
