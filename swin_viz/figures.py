@@ -456,6 +456,19 @@ def _tick_texts(fig: Figure) -> tuple:
     )
 
 
+def _axes_key(ax: Axes) -> tuple:
+    """An axes' place in its grid (and the grid's ratios), visibility, limits, aspect and spines."""
+    spec = ax.get_subplotspec()
+    grid = spec.get_gridspec() if spec is not None else None
+    return (
+        spec.get_geometry() if spec is not None else None,
+        tuple(grid.get_width_ratios() or ()) if grid is not None else None,
+        tuple(grid.get_height_ratios() or ()) if grid is not None else None,
+        ax.get_visible(), ax.axison, ax.get_xlim(), ax.get_ylim(), ax.get_aspect(), ax.get_adjustable(),
+        tuple(spine.get_visible() for spine in ax.spines.values()),
+    )
+
+
 def _layout_key(fig: Figure, renderer: Any) -> tuple:
     """Everything constrained layout reads from ``fig``: its size, the grids, and per axes the limits, aspect,
     tick labels, axis labels, title (height and overhang only), legend and the box around the texts that
@@ -464,14 +477,8 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
         ax.apply_aspect()
     key: list = [tuple(fig.get_size_inches()), fig.dpi, _title_key(fig._suptitle, fig.bbox.width, renderer) if fig._suptitle else None]
     for ax in fig.axes:
-        spec = ax.get_subplotspec()
-        grid = spec.get_gridspec() if spec is not None else None
         key.append((
-            spec.get_geometry() if spec is not None else None,
-            tuple(grid.get_width_ratios() or ()) if grid is not None else None,
-            tuple(grid.get_height_ratios() or ()) if grid is not None else None,
-            ax.get_visible(), ax.axison, ax.get_xlim(), ax.get_ylim(), ax.get_aspect(),
-            tuple(spine.get_visible() for spine in ax.spines.values()),
+            _axes_key(ax),
             _axis_key(ax.xaxis, renderer) if ax.axison else None,
             _axis_key(ax.yaxis, renderer) if ax.axison else None,
             _title_key(ax.title, ax.get_position(original=True).width * fig.bbox.width, renderer),
@@ -487,7 +494,8 @@ def _text_inputs(text: Text, strings: bool = True) -> tuple | None:
     if not text.get_visible() or not text.get_text():
         return None
     return (
-        text.get_text() if strings else text.get_text().count("\n"), text.get_fontsize(), text.get_fontweight(), text.get_fontfamily()[0], text.get_rotation(),
+        text.get_text() if strings else text.get_text().count("\n"),
+        text.get_fontsize(), text.get_fontweight(), text.get_fontfamily()[0], text.get_rotation(),
         text.get_horizontalalignment(), text.get_verticalalignment(), text.get_linespacing(),
     )
 
@@ -501,7 +509,8 @@ def _axis_inputs(axis: Any, strings: bool = True) -> tuple:
     }
     return (
         axis.get_visible(), axis.get_label_position(), _text_inputs(axis.label), tuple(locations),
-        tuple(axis.major.formatter.format_ticks(locations)) if strings else len(locations), tuple(sorted(styles, key=repr)),
+        tuple(axis.major.formatter.format_ticks(locations)) if strings else len(locations),
+        tuple(sorted(styles, key=repr)),
     )
 
 
@@ -513,14 +522,8 @@ def _layout_inputs(fig: Figure, strings: bool = True) -> tuple:
     strings of titles, tick labels and notes (the axis labels stay)."""
     key: list = [tuple(fig.get_size_inches()), fig.dpi, _text_inputs(fig._suptitle, strings) if fig._suptitle else None]
     for ax in fig.axes:
-        spec = ax.get_subplotspec()
-        grid = spec.get_gridspec() if spec is not None else None
         key.append((
-            spec.get_geometry() if spec is not None else None,
-            tuple(grid.get_width_ratios() or ()) if grid is not None else None,
-            tuple(grid.get_height_ratios() or ()) if grid is not None else None,
-            ax.get_visible(), ax.axison, ax.get_xlim(), ax.get_ylim(), ax.get_aspect(), ax.get_adjustable(),
-            tuple(spine.get_visible() for spine in ax.spines.values()),
+            _axes_key(ax),
             tuple(sorted((name, repr(value)) for name, value in ax.__dict__.get(_TICKS, {}).items())),
             (_axis_inputs(ax.xaxis, strings), _axis_inputs(ax.yaxis, strings)) if ax.axison else None,
             tuple((_text_inputs(t, strings), t.get_position()) for t in (ax.title, ax._left_title, ax._right_title)),
