@@ -160,8 +160,13 @@ def padded_size(height: int, width: int, window: IntPair) -> Tuple[int, int]:
     Returns:
         ``(Hp, Wp)``.
     """
-    (window_h, window_w), _ = validate_layout(height, width, window, 0, pad=True)
-    return math.ceil(height / window_h) * window_h, math.ceil(width / window_w) * window_w
+    window_hw, _ = validate_layout(height, width, window, 0, pad=True)
+    return _round_up(height, width, window_hw)
+
+
+def _round_up(height: int, width: int, window_hw: Tuple[int, int]) -> Tuple[int, int]:
+    """``(Hp, Wp)`` of a layout already validated (no second check: the fast path calls this every time)."""
+    return math.ceil(height / window_hw[0]) * window_hw[0], math.ceil(width / window_hw[1]) * window_hw[1]
 
 
 def _padded_layout(
@@ -169,7 +174,7 @@ def _padded_layout(
 ) -> Tuple[int, int, Tuple[int, int], Tuple[int, int]]:
     """Validate for a function with a ``pad`` option; return ``(Hp, Wp, window, shift)``."""
     window_hw, shift_hw = _validate_layout(height, width, window, shift, pad, offer_pad=True)
-    return (*padded_size(height, width, window_hw), window_hw, shift_hw)
+    return (*_round_up(height, width, window_hw), window_hw, shift_hw)
 
 
 #: The window/shift clamping rules of the real libraries, by name: what each does
