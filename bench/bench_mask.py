@@ -21,9 +21,17 @@ it, so a model with the bias passes ``bias + mask`` as one float mask.
 
 Every construction is checked against the slice loop, and every attention against the explicit
 form, before it is timed. Timing: after one warm-up call of every construction at every size, the
-candidates of a row run in interleaved rounds (so a noisy neighbour slows them alike); each round
+candidates of a row run in interleaved rounds (so a noisy neighbour slows them alike), in an order
+shuffled every round (seeded, so a run repeats; no candidate always runs right after the same one,
+such as the slice loop that leaves the heap and the caches full of its temporaries); each round
 times a block of calls of at least ``--block`` seconds, and the table gives the median over rounds
-of the time per call, at torch's default thread count.
+of the time per call, at torch's default thread count. Every ratio is paired: the median over
+rounds of the ratio of the two candidates' blocks in the same round (timed a fraction of a second
+apart, so a change of load between rounds cancels out), printed with its quartiles for vec/fill and
+bool/fill (the middle half of the rounds: a wide range means a noisy machine). A row whose float32
+mask takes 16 MB or more (here 256×256/16/8: 64 MB, twice the L3 cache of the VM this was written
+on) gets three times the rounds: a 50 ms block holds only about 25 of its calls, each of them
+writing to main memory, which every other process shares, so its blocks vary most.
 Writes ``mask.json`` and ``mask.png`` to ``--out`` (default ``bench/results``).
 
 The allocator is pinned, because it decides what a "memory fill" costs: glibc's malloc serves a large
@@ -33,8 +41,9 @@ same for every construction). Which one a given call gets depends on the sizes f
 default the bench keeps every block in the heap (``--allocator reuse``: the steady state of a model
 that runs forward after forward, and the hard case for the ratio to the fill, which then only
 writes the bytes); ``--allocator fresh`` maps every block over 128 kB afresh instead. Even so the
-speed of a 64 MB fill differs from run to run (1.0 to 2.4 ms on the 2-core VM this was written on),
-and so does the ratio to it: run the bench more than once before reading much into ±10%.
+speed of a 64 MB fill differs from run to run (1.0 to 2.4 ms on the 2-core VM this was written on,
+faster when no other process wants the second core), and so does the ratio to it: read the
+quartiles, and run the bench more than once before reading much into ±10%.
 """
 
 from __future__ import annotations
@@ -47,10 +56,11 @@ import datetime
 import json
 import math
 import platform
+import random
 import statistics
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -84,12 +94,20 @@ class Case:
         return (Hp // self.window) * (Wp // self.window), N, N
 
     @property
+    def rounds_factor(self) -> int:
+        """How many times the rounds this row gets: :data:`MEMORY_BOUND_ROUNDS` for a large mask, else 1."""
+        return MEMORY_BOUND_ROUNDS if math.prod(self.shape) * 4 >= MEMORY_BOUND_BYTES else 1
+
+    @property
     def label(self) -> str:
         text = f"{self.height}×{self.width}/{self.window}/{self.shift}"
         return text + (f" (pad→{self.padded[0]}×{self.padded[1]})" if self.pad else "")
 
 
 CASES = [Case(56, 56, 7, 3), Case(28, 28, 7, 3), Case(128, 128, 8, 4), Case(256, 256, 16, 8), Case(50, 50, 7, 3)]
+#: A row whose float32 mask is this large is memory-bound: it is timed in MEMORY_BOUND_ROUNDS times the rounds.
+MEMORY_BOUND_BYTES = 16 * 2**20
+MEMORY_BOUND_ROUNDS = 3
 
 
 # --------------------------------------------------------------------------- #
@@ -123,22 +141,46 @@ def _per_call(fn: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def time_interleaved(candidates: Dict[str, Callable[[], object]], rounds: int, block: float) -> Dict[str, List[float]]:
-    """Seconds per call of each candidate, one sample per round, timed in interleaved rounds after a warm-up."""
+def time_interleaved(
+    candidates: Dict[str, Callable[[], object]], rounds: int, block: float, seed: int = 0
+) -> Dict[str, List[float]]:
+    """Seconds per call of each candidate, one sample per round, timed in interleaved rounds after a warm-up.
+
+    The candidates run in a new order every round (shuffled by ``random.Random(seed)``), so that none
+    of them always follows the same one; ``samples[name][r]`` is round ``r`` of every candidate.
+    """
     calls = {}
     for name, fn in candidates.items():
         fn()  # warm-up: first-call allocations and dispatch caches
         once = _per_call(fn, 1)
         calls[name] = max(1, int(block / max(once, 1e-7)))
     samples: Dict[str, List[float]] = {name: [] for name in candidates}
+    order = list(candidates)
+    shuffle = random.Random(seed).shuffle
     for _ in range(rounds):
-        for name, fn in candidates.items():
-            samples[name].append(_per_call(fn, calls[name]))
+        shuffle(order)
+        for name in order:
+            samples[name].append(_per_call(candidates[name], calls[name]))
     return samples
 
 
 def medians(samples: Dict[str, List[float]]) -> Dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def paired_ratio(samples: Dict[str, List[float]], numerator: str, denominator: str) -> Tuple[float, float, float]:
+    """``numerator ÷ denominator`` round by round (the two blocks of a round run side by side): median, q1, q3."""
+    ratios = [a / b for a, b in zip(samples[numerator], samples[denominator], strict=True)]
+    if len(ratios) < 2:
+        return ratios[0], ratios[0], ratios[0]
+    q1, _, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return statistics.median(ratios), q1, q3
+
+
+def spread(ratios: Dict[str, float], quartiles: Dict[str, List[float]], name: str) -> str:
+    """``ratio (q1–q3)`` of one paired ratio, for the table."""
+    q1, q3 = quartiles[name]
+    return f"{ratios[name]:.2f} ({q1:.2f}–{q3:.2f})"
 
 
 def fmt(seconds: float) -> str:
@@ -219,8 +261,18 @@ def bench_construction(case: Case, rounds: int, block: float) -> dict:
     candidates, fills = construction_candidates(case)
     samples = time_interleaved(candidates | fills, rounds, block)
     times = medians(samples)
-    fill_f32 = min(v for k, v in times.items() if k.startswith("f32 "))
-    fill_bool = min(v for k, v in times.items() if k.startswith("bool "))
+    # the floor: the fastest fill of each dtype by its median (the ratios pair its rounds with the construction's)
+    fill_f32 = min((k for k in fills if k.startswith("f32 ")), key=times.__getitem__)
+    fill_bool = min((k for k in fills if k.startswith("bool ")), key=times.__getitem__)
+    other = min(("slice loop", "transformers"), key=times.__getitem__)
+    pairs = {
+        "slice_loop_over_vectorised": ("slice loop", "vectorised"),
+        "fastest_library_over_vectorised": ("transformers", "vectorised"),
+        "vectorised_over_fill": ("vectorised", fill_f32),
+        "bool_over_bool_fill": ("bool", fill_bool),
+        "vectorised_over_fastest_other": ("vectorised", other),
+    }
+    paired = {name: paired_ratio(samples, *pair) for name, pair in pairs.items()}
     return {
         "case": case.label,
         "height": H,
@@ -230,17 +282,15 @@ def bench_construction(case: Case, rounds: int, block: float) -> dict:
         "padded": list(case.padded),
         "shape": list(case.shape),
         "mask_bytes_float32": math.prod(case.shape) * 4,
+        "rounds": rounds,
         "seconds": {k: times[k] for k in candidates},
         "fill_seconds": {k: times[k] for k in fills},
         "min_seconds": {k: min(v) for k, v in samples.items()},
-        "floor_seconds": {"float32": fill_f32, "bool": fill_bool},
-        "ratios": {
-            "slice_loop_over_vectorised": times["slice loop"] / times["vectorised"],
-            "fastest_library_over_vectorised": times["transformers"] / times["vectorised"],
-            "vectorised_over_fill": times["vectorised"] / fill_f32,
-            "bool_over_bool_fill": times["bool"] / fill_bool,
-            "vectorised_over_fastest_other": times["vectorised"] / min(times["slice loop"], times["transformers"]),
-        },
+        "floor_seconds": {"float32": times[fill_f32], "bool": times[fill_bool]},
+        "floor_candidates": {"float32": fill_f32, "bool": fill_bool},
+        # median over rounds of the ratio within a round, and its quartiles
+        "ratios": {name: median for name, (median, _, _) in paired.items()},
+        "ratio_quartiles": {name: [q1, q3] for name, (_, q1, q3) in paired.items()},
     }
 
 
@@ -292,7 +342,7 @@ def bench_attention(case: AttentionCase, rounds: int, block: float) -> dict:
         "shape": [case.batch * nW, case.heads, N, head_dim],
         "seconds": times,
         "min_seconds": {k: min(v) for k, v in samples.items()},
-        "ratios": {name: times["explicit softmax"] / times[name] for name in candidates},
+        "ratios": {name: paired_ratio(samples, "explicit softmax", name)[0] for name in candidates},
     }
 
 
@@ -385,7 +435,8 @@ def plot(results: dict, path: Path) -> None:
 def main(argv: List[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few short rounds (a smoke run; numbers are rough)")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds per row (default 15, quick 3)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved rounds per row (default 15, quick 3; 3x for masks >= 16 MB)")
     parser.add_argument("--block", type=float, default=None, help="seconds per timed block (default 0.05, quick 0.005)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for mask.json and mask.png")
     parser.add_argument("--allocator", choices=("reuse", "fresh"), default="reuse",
@@ -397,27 +448,29 @@ def main(argv: List[str] | None = None) -> dict:
 
     info = machine() | {"allocator": allocator}
     print(f"{info['cpu']} | {info['logical_cpus']} CPUs | torch {info['torch']} ({info['torch_threads']} threads) | "
-          f"transformers {info['transformers']} | {rounds} rounds of >= {block * 1e3:g} ms blocks, medians\n"
+          f"transformers {info['transformers']} | {rounds} rounds ({rounds * MEMORY_BOUND_ROUNDS} for masks >= "
+          f"{MEMORY_BOUND_BYTES >> 20} MB) of >= {block * 1e3:g} ms blocks, shuffled; medians\n"
           f"allocator: {allocator}\n")
 
     # one call of everything at every size first, so that no row pays for first-call set-up
     for case in CASES:
         for fn in (fn for group in construction_candidates(case) for fn in group.values()):
             fn()
-    construction = [bench_construction(case, rounds, block) for case in CASES]
+    construction = [bench_construction(case, rounds * case.rounds_factor, block) for case in CASES]
     headers = ["mask [nW, N, N]", "shape", "slice loop", "transformers", "vectorised", "bool", "fill f32", "fill bool",
                "loop/vec", "lib/vec", "vec/fill", "bool/fill"]
     rows = []
     for row in construction:
-        sec, floor, ratio = row["seconds"], row["floor_seconds"], row["ratios"]
+        sec, floor, ratio, quartiles = row["seconds"], row["floor_seconds"], row["ratios"], row["ratio_quartiles"]
         rows.append([row["case"], "×".join(map(str, row["shape"])), fmt(sec["slice loop"]), fmt(sec["transformers"]),
                      fmt(sec["vectorised"]), fmt(sec["bool"]), fmt(floor["float32"]), fmt(floor["bool"]),
                      f"{ratio['slice_loop_over_vectorised']:.1f}×", f"{ratio['fastest_library_over_vectorised']:.1f}×",
-                     f"{ratio['vectorised_over_fill']:.2f}", f"{ratio['bool_over_bool_fill']:.2f}"])
+                     spread(ratio, quartiles, "vectorised_over_fill"), spread(ratio, quartiles, "bool_over_bool_fill")])
     print("Table 1: building the mask (median per call)")
     print_table(headers, rows)
     print("lib/vec: transformers (the fastest library measured) ÷ vectorised; vec/fill: vectorised ÷ the fastest\n"
-          "float32 fill of the same shape (the floor for a materialised mask); bool/fill: the same for the bool mask.\n")
+          "float32 fill of the same shape (the floor for a materialised mask); bool/fill: the same for the bool mask.\n"
+          "Every ratio is the median over rounds of the ratio within a round; (q1–q3): the middle half of the rounds.\n")
 
     fill_names = list(construction[0]["fill_seconds"])
     print("The memory-fill floor: each way of allocating and filling the output (median per call)")
@@ -433,7 +486,9 @@ def main(argv: List[str] | None = None) -> dict:
     print("(no relative-position bias: a bool mask cannot carry it; with the bias, pass bias + mask as the float mask)\n")
 
     results = {"machine": info,
-               "settings": {"rounds": rounds, "block_seconds": block, "quick": args.quick, "allocator": args.allocator},
+               "settings": {"rounds": rounds, "rounds_memory_bound": rounds * MEMORY_BOUND_ROUNDS,
+                            "memory_bound_bytes": MEMORY_BOUND_BYTES, "block_seconds": block, "quick": args.quick,
+                            "allocator": args.allocator, "order": "shuffled every round (random.Random(0))"},
                "construction": construction, "attention": attention}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mask.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
