@@ -19,6 +19,8 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import swin_viz
 from swin_viz import tensors
@@ -34,6 +36,7 @@ from swin_viz.tensors import (
 )
 
 FAST = ("fast_region_labels", "fast_window_labels", "fast_attention_mask", "allowed_mask")
+PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
 
 def _layouts_for(window: tuple[int, int]) -> list[tuple[int, int, tuple[int, int], tuple[int, int]]]:
@@ -91,6 +94,21 @@ class TestEqualsReference:
         reference_mask = attention_mask(256, 256, 16, 8)
         assert _same_bits(fast_attention_mask(256, 256, 16, 8), reference_mask)
         assert _same_bits(allowed_mask(256, 256, 16, 8), reference_mask == 0)
+
+    @PROPERTY
+    @given(data=st.data())
+    def test_property_equals_reference(self, data):
+        # window grids up to 4x4 (one row or column included), rectangular windows, padding, every dtype
+        window = (data.draw(st.integers(1, 5), "Mh"), data.draw(st.integers(1, 5), "Mw"))
+        shift = (data.draw(st.integers(0, window[0] - 1), "sh"), data.draw(st.integers(0, window[1] - 1), "sw"))
+        rows, cols = data.draw(st.integers(1, 4), "rows"), data.draw(st.integers(1, 4), "cols")
+        Hp, Wp = rows * window[0], cols * window[1]
+        H, W = Hp - data.draw(st.integers(0, window[0] - 1), "pad_h"), Wp - data.draw(st.integers(0, window[1] - 1), "pad_w")
+        dtype = data.draw(st.sampled_from([torch.float32, torch.float64, torch.float16, torch.bfloat16]), "dtype")
+        fill = data.draw(st.sampled_from([-100.0, -math.inf, -1.5]), "fill")
+        reference_mask = attention_mask(Hp, Wp, window, shift, fill)
+        assert _same_bits(fast_attention_mask(H, W, window, shift, fill, pad=True, dtype=dtype), reference_mask.to(dtype))
+        assert _same_bits(allowed_mask(H, W, window, shift, pad=True), reference_mask == 0)
 
     @pytest.mark.parametrize("window, shift", [(3, 1), ((3, 3), (1, 1)), ([3, 3], [1, 1]), (torch.Size([3, 3]), 1)])
     def test_int_and_pair_arguments_agree(self, window, shift):
