@@ -226,7 +226,8 @@ class GlyphCacheRenderer(RendererAgg):
 
     def draw_centred_strings(self, gc: Any, points: np.ndarray, strings: list[str], colours: list[Any], prop: Any) -> None:
         """Draw the one-line ``strings[i]`` centred on display point ``points[i]`` in ``colours[i]``, each from
-        one cached bitmap placed on whole pixels (within half a pixel of where a centred ``Text`` puts it)."""
+        one cached bitmap placed on whole pixels: the ink centred across, the line box (ascent, descent) up
+        and down, as ``va="center"`` does."""
         ascent, descent, _ = self._get_font_height_metrics(prop)
         if ascent is None:
             _, height, descent = self.get_text_width_height_descent("lp", prop, False)
@@ -242,8 +243,9 @@ class GlyphCacheRenderer(RendererAgg):
                 bitmap, left, top = self._string_bitmap(s, prop)
                 if not bitmap.size:
                     continue
-                width = self.get_text_width_height_descent(s, prop, False)[0]
-                x = round(points[i, 0] - width / 2)  # the box [0, width] centred, like ha="center"
+                # the ink centred on the point: Agg's string width would cost a second layout of every new
+                # string, and centres the advance box, which puts the ink up to a pixel right of centre
+                x = round(points[i, 0] - left - bitmap.shape[1] / 2)
                 y = round(points[i, 1] - (ascent - descent) / 2)  # the box [-descent, ascent], like va="center"
                 self._renderer.draw_text_image(bitmap, x + left, canvas_height - (y + top) + bitmap.shape[0], 0, gc)
 

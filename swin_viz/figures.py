@@ -933,7 +933,7 @@ class _CellNumbers(Artist):
         else:
             for (x, y), line, colour in zip(points, strings, colours):
                 gc.set_foreground(colour)
-                width = renderer.get_text_width_height_descent(line, prop, False)[0]
+                width = renderer.get_text_width_height_descent(line, prop, False)[0]  # the box, not the ink
                 y_base = y - (ascent - descent) / 2  # the box [-descent, ascent] centred on y
                 if renderer.flipy():
                     y_base = renderer.get_canvas_width_height()[1] - y_base
