@@ -149,9 +149,13 @@ class GlyphCacheRenderer(RendererAgg):
             found = _store(_metrics, key, super().get_text_width_height_descent(s, prop, ismath))
         return found
 
-    def _items(self, prop: Any, s: str, features: Any = None, language: Any = None) -> list[tuple[Any, int, float, float]]:
-        """The glyphs of ``s`` laid out: ``(font, glyph index, x, y)`` in pixels from the origin (y up), cached."""
-        layout_key = (self._font_key(prop), s, tuple(features) if features is not None else None, language)
+    def _items(
+        self, prop: Any, s: str, features: Any = None, language: Any = None, font_key: tuple | None = None
+    ) -> list[tuple[Any, int, float, float]]:
+        """The glyphs of ``s`` laid out: ``(font, glyph index, x, y)`` in pixels from the origin (y up), cached.
+        ``font_key``: ``self._font_key(prop)``, if the caller has it already."""
+        font_key = font_key if font_key is not None else self._font_key(prop)
+        layout_key = (font_key, s, tuple(features) if features is not None else None, language)
         items = _layouts.get(layout_key)
         if items is None:
             font = self._prepare_font(prop)
@@ -197,16 +201,17 @@ class GlyphCacheRenderer(RendererAgg):
             buffer, left, top = self._glyph(font, size, glyph_index, angle, antialiased, load_flags, tx, ty)
             self._renderer.draw_text_image(buffer, left, int(height) - top + buffer.shape[0], 0, gc)
 
-    def _string_bitmap(self, s: str, prop: Any) -> tuple[np.ndarray, int, int]:
+    def _string_bitmap(self, s: str, prop: Any, font_key: tuple) -> tuple[np.ndarray, int, int]:
         """``s`` rendered once with its origin on a whole pixel: ``(coverage [h, w] uint8, left, top)``,
-        ``left``/``top`` the pixel offsets of the bitmap's top-left corner from the origin (y up)."""
-        key = (self._font_key(prop), s)
+        ``left``/``top`` the pixel offsets of the bitmap's top-left corner from the origin (y up).
+        ``font_key``: ``self._font_key(prop)``."""
+        key = (font_key, s)
         found = _strings.get(key)
         if found is None:
-            size, load_flags = prop.get_size_in_points(), key[0][3]
+            size, load_flags = prop.get_size_in_points(), font_key[3]
             pieces = [
                 self._glyph(font, size, glyph_index, 0.0, True, load_flags, round(0x40 * dx), round(0x40 * dy))
-                for font, glyph_index, dx, dy in self._items(prop, s)
+                for font, glyph_index, dx, dy in self._items(prop, s, font_key=font_key)
             ]
             pieces = [piece for piece in pieces if piece[0].size]
             if not pieces:
@@ -225,13 +230,11 @@ class GlyphCacheRenderer(RendererAgg):
         return found
 
     def draw_centred_strings(self, gc: Any, points: np.ndarray, strings: list[str], colours: list[Any], prop: Any) -> None:
-        """Draw the one-line ``strings[i]`` centred on display point ``points[i]`` in ``colours[i]``, each from
-        one cached bitmap placed on whole pixels: the ink centred across, the line box (ascent, descent) up
-        and down, as ``va="center"`` does."""
-        ascent, descent, _ = self._get_font_height_metrics(prop)
-        if ascent is None:
-            _, height, descent = self.get_text_width_height_descent("lp", prop, False)
-            ascent = height - descent
+        """Draw the one-line ``strings[i]`` in ``colours[i]`` with its ink centred across on ``points[i, 0]``
+        and its baseline at ``points[i, 1]`` (display pixels, y up), each from one cached bitmap placed on
+        whole pixels. (Agg's string width, which a ``Text`` centres instead, would cost a second layout of
+        every new string, and centres the advance box: the ink lands up to a pixel right of centre.)"""
+        font_key = self._font_key(prop)
         canvas_height = int(self.height)
         by_colour: dict[Any, list[int]] = {}
         for i, colour in enumerate(colours):
@@ -239,14 +242,11 @@ class GlyphCacheRenderer(RendererAgg):
         for colour, indices in by_colour.items():
             gc.set_foreground(colour)
             for i in indices:
-                s = strings[i]
-                bitmap, left, top = self._string_bitmap(s, prop)
+                bitmap, left, top = self._string_bitmap(strings[i], prop, font_key)
                 if not bitmap.size:
                     continue
-                # the ink centred on the point: Agg's string width would cost a second layout of every new
-                # string, and centres the advance box, which puts the ink up to a pixel right of centre
                 x = round(points[i, 0] - left - bitmap.shape[1] / 2)
-                y = round(points[i, 1] - (ascent - descent) / 2)  # the box [-descent, ascent], like va="center"
+                y = round(points[i, 1])
                 self._renderer.draw_text_image(bitmap, x + left, canvas_height - (y + top) + bitmap.shape[0], 0, gc)
 
 

@@ -94,8 +94,8 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.artist import Artist
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 from matplotlib.figure import Figure
@@ -250,6 +250,11 @@ class LabFigure(Figure):
             rgba = np.asarray(self.canvas.buffer_rgba())
             if (rgba[..., 3] == 255).all():  # opaque (a white figure): no alpha channel needed
                 return _fast_png(rgba[..., :3], compress_level)
+            buffer = io.BytesIO()  # drawn already: encode these pixels, as print_png would after drawing them
+            matplotlib.image.imsave(
+                buffer, rgba, format="png", origin="upper", dpi=dpi, pil_kwargs={"compress_level": compress_level}
+            )
+            return buffer.getvalue()
         buffer = io.BytesIO()
         self.canvas.print_png(buffer, pil_kwargs={"compress_level": compress_level})
         return buffer.getvalue()
@@ -914,27 +919,27 @@ class _CellNumbers(Artist):
         if ascent is None:
             _, height, descent = renderer.get_text_width_height_descent("lp", prop, False)
             ascent, gap = height - descent, 0.0
-        # a string of n lines: n boxes of ascent + descent + gap (a Text's "normal" line spacing), centred as a block
+        # a string of n lines: n boxes of ascent + descent + gap (a Text's "normal" line spacing), centred as a
+        # block; each line's box [-descent, ascent] centred on its own middle, like va="center"
         pitch = ascent + descent + gap
         points, strings, colours = [], [], []
         for (x, y), string, colour in zip(self.axes.transData.transform(self._xy), self._strings, self._colours):
             lines = string.split("\n")
             for i, line in enumerate(lines):
                 if line:
-                    points.append((x, y + ((len(lines) - 1) / 2 - i) * pitch))
+                    points.append((x, y + ((len(lines) - 1) / 2 - i) * pitch - (ascent - descent) / 2))
                     strings.append(line)
                     colours.append(colour)
         gc = renderer.new_gc()
         gc.set_alpha(self.get_alpha())
         gc.set_url(self.get_url())
         draw_centred = getattr(renderer, "draw_centred_strings", None)
-        if draw_centred is not None:
+        if draw_centred is not None:  # a GlyphCacheRenderer: points are (middle, baseline)
             draw_centred(gc, np.array(points).reshape(-1, 2), strings, colours, prop)
         else:
-            for (x, y), line, colour in zip(points, strings, colours):
+            for (x, y_base), line, colour in zip(points, strings, colours):
                 gc.set_foreground(colour)
                 width = renderer.get_text_width_height_descent(line, prop, False)[0]  # the box, not the ink
-                y_base = y - (ascent - descent) / 2  # the box [-descent, ascent] centred on y
                 if renderer.flipy():
                     y_base = renderer.get_canvas_width_height()[1] - y_base
                 renderer.draw_text(gc, x - width / 2, y_base, line, prop, 0.0)

@@ -379,3 +379,16 @@ def test_an_explorer_png_shows_the_figure_pixels(example):
     assert fast != plain
     decoded = [np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")) for png in (fast, plain)]
     assert np.array_equal(*decoded)
+
+
+def test_a_see_through_figure_keeps_its_alpha_at_explorer_compression(example):
+    import io
+
+    from PIL import Image
+
+    fig = figures.plot_region_labels(example["labels"], M, S)
+    fig.patch.set_alpha(0.0)
+    fast, plain = fig.to_png(compress_level=1), fig.to_png(compress_level=6)
+    decoded = [np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")) for png in (fast, plain)]
+    assert decoded[0][..., 3].min() < 255
+    assert np.array_equal(*decoded)
