@@ -550,7 +550,13 @@ def seam_neighbours(height: int, width: int, window: IntPair, shift: IntPair, *,
     """
     origins = token_origins(height, width, window, shift, pad=pad)  # [nW, N, 2], padded coordinates
     _, shift_hw = _padded_layout(height, width, window, shift, pad)[2:]
-    wrapped = origins < torch.tensor(shift_hw)  # [nW, N, 2]
+    return _same_side(origins, shift_hw)
+
+
+def _same_side(origins: torch.Tensor, roll_hw: Tuple[int, int]) -> torch.Tensor:
+    """``BoolTensor[nW, N, N]``: whether tokens ``i`` and ``j`` of each window (``origins`` ``[nW, N, 2]``,
+    their coordinates before the roll) sat on the same side of both seams of a roll by ``roll_hw``."""
+    wrapped = origins < torch.tensor(roll_hw)  # [nW, N, 2]: carried across the top / left edge
     return (wrapped.unsqueeze(2) == wrapped.unsqueeze(1)).all(-1)
 
 
@@ -659,8 +665,7 @@ def pair_relation(
     origins, roll_hw = _window_origins(height, width, window_hw, shift_hw, order)
     real = origins[..., 0] >= 0  # [nW, N]
     index = torch.where(real, origins[..., 0] * width + origins[..., 1], 0)  # unpadded token number
-    wrapped = origins < torch.tensor(roll_hw)  # [nW, N, 2]
-    same_side = (wrapped.unsqueeze(2) == wrapped.unsqueeze(1)).all(-1)  # [nW, N, N]
+    same_side = _same_side(origins, roll_hw)  # [nW, N, N]
     mask_allows = attention_mask(height, width, window_hw, shift_hw, pad=True) == 0
     both_real = real.unsqueeze(2) & real.unsqueeze(1)
 
