@@ -126,3 +126,32 @@ def test_cell_numbers_are_centred_and_land_where_plain_agg_text_does():
         # plain Agg centres the string's advance box, which leaves the ink up to ~1 px right of centre
         assert np.abs(np.subtract((left, right), box_plain[2:])).max() <= 2, string
         assert abs((right - left) - (box_plain[3] - box_plain[2])) <= 1, string  # the same glyphs (sub-pixel apart)
+
+
+@pytest.mark.parametrize("size, weight", [(5.0, "normal"), (8.333, "normal"), (10.0, "bold"), (12.0, "normal")])
+def test_strings_laid_out_from_their_pairs_match_freetype(size, weight):
+    """A string of COMPOSABLE characters is laid out from cached pairs: glyph for glyph, and to the 1/64 px,
+    where FreeType shaping the whole string puts them (kerning included, e.g. ``1,`` or ``(7``)."""
+    import random
+
+    from matplotlib.font_manager import FontProperties
+
+    if not _glyphs._SUPPORTED:
+        pytest.skip("this matplotlib lacks the text internals the glyph cache uses")
+    renderer = _glyphs.GlyphCacheRenderer(100, 100, 100.0)
+    prop = FontProperties(size=size, weight=weight)
+    alphabet = sorted(_glyphs.COMPOSABLE)
+    rng = random.Random(f"composed {size} {weight}")
+    samples = ["23,17", "−100", "i=0 (4)", "j=12\n", "q3·k5", ".23", "7 × 7", "window 15", "a11", "((7))", "1,1,1"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(3, 12))) for _ in range(400)]
+    _glyphs.clear_caches()
+    font_key = renderer._font_key(prop)
+    composed = 0
+    for s in samples:
+        shaped = [(i.ft_object.fname, i.glyph_index, i.x, i.y) for i in renderer._prepare_font(prop)._layout(s, flags=font_key[3])]
+        assert [(font.fname, g, x, y) for font, g, x, y in renderer._items(prop, s, font_key=font_key)] == shaped, s
+        if _glyphs.COMPOSABLE.issuperset(s):
+            items = renderer._composed(prop, s, font_key)  # the pair path itself, not a shaped fallback
+            assert items is not None and [(font.fname, g, x, y) for font, g, x, y in items] == shaped, s
+            composed += 1
+    assert composed > 400
