@@ -261,11 +261,23 @@ class GlyphCacheRenderer(RendererAgg):
             _store(_strings, key, found)
         return found
 
-    def draw_centred_strings(self, gc: Any, points: np.ndarray, strings: list[str], colours: list[Any], prop: Any) -> None:
-        """Draw the one-line ``strings[i]`` in ``colours[i]`` with its ink centred across on ``points[i, 0]``
-        and its baseline at ``points[i, 1]`` (display pixels, y up), each from one cached bitmap placed on
-        whole pixels. (Agg's string width, which a ``Text`` centres instead, would cost a second layout of
-        every new string, and centres the advance box: the ink lands up to a pixel right of centre.)"""
+    def ink_span(self, s: str, prop: Any) -> tuple[int, int]:
+        """Where the ink of the one-line ``s`` lies across, as :meth:`draw_aligned_strings` places it:
+        ``(left, width)`` in whole pixels from the origin."""
+        bitmap, left, _ = self._string_bitmap(s, prop, self._font_key(prop))
+        return left, bitmap.shape[1]
+
+    def draw_aligned_strings(
+        self, gc: Any, points: np.ndarray, strings: list[str], colours: list[Any], prop: Any, align: str = "center"
+    ) -> None:
+        """Draw the one-line ``strings[i]`` in ``colours[i]`` with its baseline at ``points[i, 1]`` and its ink
+        centred on ``points[i, 0]`` (``align="center"``) or ending there (``"right"``) (display pixels, y up),
+        each from one cached bitmap placed on whole pixels. (Agg's string width, which a ``Text`` aligns
+        instead, would cost a second layout of every new string, and measures the advance box: centred ink
+        lands up to a pixel right of centre.)"""
+        if align not in ("center", "right"):
+            raise ValueError(f"align must be 'center' or 'right', got {align!r}")
+        share = 0.5 if align == "center" else 1.0
         font_key = self._font_key(prop)
         canvas_height = int(self.height)
         by_colour: dict[Any, list[int]] = {}
@@ -277,7 +289,7 @@ class GlyphCacheRenderer(RendererAgg):
                 bitmap, left, top = self._string_bitmap(strings[i], prop, font_key)
                 if not bitmap.size:
                     continue
-                x = round(points[i, 0] - left - bitmap.shape[1] / 2)
+                x = round(points[i, 0] - left - bitmap.shape[1] * share)
                 y = round(points[i, 1])
                 self._renderer.draw_text_image(bitmap, x + left, canvas_height - (y + top) + bitmap.shape[0], 0, gc)
 

@@ -391,6 +391,9 @@ def _chrome_state(artist: Artist) -> tuple:
             artist.get_horizontalalignment(), artist.get_verticalalignment(), artist.get_rotation(),
             artist.get_fontweight(), artist.get_visible(),
         )
+    state = getattr(artist, "chrome_state", None)  # an artist that says what it shows (_TickLabels)
+    if state is not None:
+        return state()
     return artist.get_gid(), id(artist), artist.get_visible()
 
 
@@ -428,7 +431,7 @@ def _extent_key(texts: Sequence[Text], renderer: Any) -> tuple | None:
     boxes = [t.get_window_extent(renderer) for t in texts]
     if not boxes:
         return None
-    return tuple(round(2 * v) / 2 for v in Bbox.union(boxes).extents)
+    return _half_pixels(Bbox.union(boxes))
 
 
 def _title_key(title: Text, width: float, renderer: Any) -> tuple | None:
@@ -488,9 +491,20 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
             _axis_key(ax.yaxis, renderer) if ax.axison else None,
             _title_key(ax.title, ax.get_position(original=True).width * fig.bbox.width, renderer),
             _extent_key([t for t in ax.texts if t.get_visible() and t.get_in_layout()], renderer),
+            tuple(_half_pixels(a.get_window_extent(renderer)) for a in _laid_out_artists(ax)),
             ax.get_legend() is not None,
         ))
     return tuple(key)
+
+
+def _half_pixels(box: Bbox) -> tuple:
+    return tuple(round(2 * v) / 2 for v in box.extents)
+
+
+def _laid_out_artists(ax: Axes) -> list[Artist]:
+    """The artists of ``ax`` that take part in the layout and say what decides their box (``layout_inputs``,
+    e.g. :class:`_TickLabels`)."""
+    return [a for a in ax.artists if a.get_visible() and a.get_in_layout() and hasattr(a, "layout_inputs")]
 
 
 def _text_inputs(text: Text, strings: bool = True) -> tuple | None:
@@ -536,6 +550,7 @@ def _layout_inputs(fig: Figure, strings: bool = True) -> tuple:
                 (_text_inputs(t, strings), t.get_position(), id(t.get_transform()))
                 for t in ax.texts if t.get_visible() and t.get_in_layout()
             ),
+            tuple(a.layout_inputs(strings) for a in _laid_out_artists(ax)),
             ax.get_legend() is not None,
         ))
     return tuple(key)
@@ -878,13 +893,85 @@ def _cell_lines(rows: int, cols: int, origins: np.ndarray) -> np.ndarray:
     return np.concatenate([vertical.reshape(-1, 2, 2), horizontal.reshape(-1, 2, 2)])
 
 
+def _font_lines(renderer: Any, prop: FontProperties) -> tuple[float, float, float]:
+    """The ascent, descent and line pitch (pixels) of ``prop``'s font: a string of n lines is n boxes of
+    ascent + descent, one pitch (ascent + descent + line gap, a Text's "normal" spacing) apart."""
+    ascent, descent, gap = font_heights(prop, renderer.points_to_pixels(72.0))
+    if ascent is None:
+        _, height, descent = renderer.get_text_width_height_descent("lp", prop, False)
+        ascent, gap = height - descent, 0.0
+    return ascent, descent, ascent + descent + gap
+
+
+def _string_lines(
+    anchors: np.ndarray, strings: Sequence[str], colours: Sequence[Any], metrics: tuple[float, float, float], valign: str
+) -> tuple[list[tuple[float, float]], list[str], list[Any]]:
+    """Split each of ``strings`` (one or more lines) into lines: ``(x, baseline)`` (display pixels, y up),
+    the line, its colour. ``valign="center"``: the block of lines is centred on its anchor's ``y``, each
+    line's box ``[-descent, ascent]`` on its own middle (like ``va="center"``); ``"top"``: the block's box
+    starts at the anchor's ``y`` (like ``va="top"``: with more than one line, half a line gap above the first);
+    ``"center_baseline"``: the first line's baseline half its ascent below the anchor (like a y tick label's
+    ``va="center_baseline"``)."""
+    ascent, descent, pitch = metrics
+    points, lines, line_colours = [], [], []
+    for (x, y), string, colour in zip(anchors, strings, colours):
+        parts = string.split("\n")
+        leading = (pitch - ascent - descent) / 2 if len(parts) > 1 else 0.0
+        for i, line in enumerate(parts):
+            if line:
+                if valign == "center":
+                    points.append((x, y + ((len(parts) - 1) / 2 - i) * pitch - (ascent - descent) / 2))
+                elif valign == "top":
+                    points.append((x, y - ascent - leading - i * pitch))
+                else:
+                    points.append((x, y - (ascent + leading) / 2 - i * pitch))
+                lines.append(line)
+                line_colours.append(colour)
+    return points, lines, line_colours
+
+
+def _ink_span(renderer: Any, line: str, prop: FontProperties) -> tuple[float, float]:
+    """``(left, width)`` of a one-line string's ink from its origin, as :func:`_draw_lines` places it
+    (another renderer than the glyph cache's: its advance box)."""
+    span = getattr(renderer, "ink_span", None)
+    if span is not None:
+        return span(line, prop)
+    return 0.0, renderer.get_text_width_height_descent(line, prop, False)[0]
+
+
+def _draw_lines(
+    artist: Artist, renderer: Any, points: Sequence[tuple[float, float]], lines: list[str], colours: list[Any],
+    prop: FontProperties, align: str,
+) -> None:
+    """Draw one-line strings at ``(x, baseline)`` display points, ``align``: ink centred on ``x`` or ending at it.
+    The glyph cache's renderer draws each from one cached bitmap on whole pixels; another renderer (PDF,
+    SVG, another matplotlib) gets one ``draw_text`` per line, its advance box aligned the same way."""
+    if not lines:
+        return
+    gc = renderer.new_gc()
+    gc.set_alpha(artist.get_alpha())
+    gc.set_url(artist.get_url())
+    draw_aligned = getattr(renderer, "draw_aligned_strings", None)
+    if draw_aligned is not None:
+        draw_aligned(gc, np.array(points, dtype=float).reshape(-1, 2), lines, colours, prop, align)
+    else:
+        share = 0.5 if align == "center" else 1.0
+        for (x, y_base), line, colour in zip(points, lines, colours):
+            gc.set_foreground(colour)
+            width = renderer.get_text_width_height_descent(line, prop, False)[0]
+            if renderer.flipy():
+                y_base = renderer.get_canvas_width_height()[1] - y_base
+            renderer.draw_text(gc, x - width * share, y_base, line, prop, 0.0)
+    gc.restore()
+
+
 class _CellNumbers(Artist):
     """The numbers of a grid's cells as ONE artist: short strings (of one or more lines), each centred on a
     point in data coordinates.
 
     A ``Text`` per cell costs a layout and a draw each (0.1-0.2 ms); a 24 x 24 grid of two-part
     labels is a thousand of them. This draws every string from one cached bitmap
-    (:meth:`~swin_viz._glyphs.GlyphCacheRenderer.draw_centred_strings`), placed on whole pixels;
+    (:meth:`~swin_viz._glyphs.GlyphCacheRenderer.draw_aligned_strings`), placed on whole pixels;
     other renderers (PDF, SVG, another matplotlib) get one ``draw_text`` per string, centred the same way.
     It takes no part in the layout (it lies inside the axes).
     """
@@ -915,35 +1002,160 @@ class _CellNumbers(Artist):
         if not self.get_visible() or not self._strings:
             return
         prop = FontProperties(size=self._fontsize)
-        ascent, descent, gap = font_heights(prop, renderer.points_to_pixels(72.0))
-        if ascent is None:
-            _, height, descent = renderer.get_text_width_height_descent("lp", prop, False)
-            ascent, gap = height - descent, 0.0
-        # a string of n lines: n boxes of ascent + descent + gap (a Text's "normal" line spacing), centred as a
-        # block; each line's box [-descent, ascent] centred on its own middle, like va="center"
-        pitch = ascent + descent + gap
-        points, strings, colours = [], [], []
-        for (x, y), string, colour in zip(self.axes.transData.transform(self._xy), self._strings, self._colours):
-            lines = string.split("\n")
-            for i, line in enumerate(lines):
-                if line:
-                    points.append((x, y + ((len(lines) - 1) / 2 - i) * pitch - (ascent - descent) / 2))
-                    strings.append(line)
-                    colours.append(colour)
-        gc = renderer.new_gc()
-        gc.set_alpha(self.get_alpha())
-        gc.set_url(self.get_url())
-        draw_centred = getattr(renderer, "draw_centred_strings", None)
-        if draw_centred is not None:  # a GlyphCacheRenderer: points are (middle, baseline)
-            draw_centred(gc, np.array(points).reshape(-1, 2), strings, colours, prop)
-        else:
-            for (x, y_base), line, colour in zip(points, strings, colours):
-                gc.set_foreground(colour)
-                width = renderer.get_text_width_height_descent(line, prop, False)[0]  # the box, not the ink
-                if renderer.flipy():
-                    y_base = renderer.get_canvas_width_height()[1] - y_base
-                renderer.draw_text(gc, x - width / 2, y_base, line, prop, 0.0)
-        gc.restore()
+        anchors = self.axes.transData.transform(self._xy)
+        points, lines, colours = _string_lines(anchors, self._strings, self._colours, _font_lines(renderer, prop), "center")
+        _draw_lines(self, renderer, points, lines, colours, prop, "center")
+        self.stale = False
+
+
+class _TickLabels(Artist):
+    """The tick labels and axis labels of a grid panel as ONE artist, in place of matplotlib's ticks.
+
+    Matplotlib makes a ``Tick`` (two lines, two texts) per tick, lays each label out and measures it
+    several times per draw (the layout, the axis label's place, the draw), and makes new ``Tick`` objects
+    (about 0.6 ms each) when a grid grows: a window-slider change of the pipeline figure spent half its
+    time on ticks. Here the labels are strings drawn like the cell numbers (one cached bitmap each, on whole
+    pixels) and measured from the same bitmaps. They sit where matplotlib puts tick labels with no tick
+    marks (``tests/test_glyphs.py`` compares them): below the axes, ink centred on the tick, the box's top
+    ``xtick.major.pad`` points below the axes (x); left of the axes, ink ending ``ytick.major.pad`` points
+    before it, the baseline half an ascent below the tick (y, ``va="center_baseline"``).
+    The axis labels are ``Text`` objects placed ``axes.labelpad`` points beyond the tick labels, as
+    matplotlib places them. It takes part in the layout (:meth:`get_window_extent` is the box around all of
+    it) and is chrome (:meth:`LabFigure.draw`): :meth:`layout_inputs` and :meth:`chrome_state` say what it shows.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ticks: dict[str, tuple[tuple[float, ...], tuple[str, ...], float]] = {"x": ((), (), 10.0), "y": ((), (), 10.0)}
+        rc = matplotlib.rcParams
+        common = dict(fontsize=rc["axes.labelsize"], fontweight=rc["axes.labelweight"], color=rc["axes.labelcolor"])
+        self._labels = {
+            "x": Text(0, 0, "", va="top", ha="center", transform=IdentityTransform(), **common),
+            "y": Text(0, 0, "", va="bottom", ha="center", rotation="vertical", rotation_mode="anchor",
+                      transform=IdentityTransform(), **common),
+        }
+        self._colours = {axis: rc[f"{axis}tick.color"] if rc[f"{axis}tick.labelcolor"] == "inherit" else rc[f"{axis}tick.labelcolor"] for axis in "xy"}
+        self._pads = {axis: rc[f"{axis}tick.major.pad"] for axis in "xy"}  # points; the grids draw no tick marks
+        self._labelpad = rc["axes.labelpad"]
+        self.set_in_layout(True)
+        self.set_clip_on(False)
+
+    def set_figure(self, fig: Any) -> None:
+        super().set_figure(fig)
+        for label in self._labels.values():
+            label.set_figure(fig)
+
+    def set_ticks(self, axis: str, positions: Sequence[float], strings: Sequence[str], fontsize: float | None = None) -> None:
+        """Ticks of ``axis`` (``"x"`` or ``"y"``): ``strings[i]`` at data coordinate ``positions[i]``, at
+        ``fontsize`` points (``None``: the size they have)."""
+        if len(positions) != len(strings):
+            raise ValueError(f"positions and strings must have the same length, got {len(positions)} and {len(strings)}")
+        size = float(fontsize) if fontsize is not None else self._ticks[axis][2]
+        ticks = (tuple(float(p) for p in positions), tuple(strings), size)
+        if self._ticks[axis] != ticks:
+            self._ticks[axis] = ticks
+            self.stale = True
+
+    def set_label(self, axis: str, text: str, fontsize: float | None = None) -> None:
+        """The label of ``axis`` (``""`` for none), at ``fontsize`` points (default ``axes.labelsize``)."""
+        label = self._labels[axis]
+        size = fontsize if fontsize is not None else matplotlib.rcParams["axes.labelsize"]
+        if label.get_text() != text or label.get_fontsize() != FontProperties(size=size).get_size_in_points():
+            label.set_text(text)
+            label.set_fontsize(size)
+            self.stale = True
+
+    def tick_labels(self, axis: str) -> list[tuple[float, str]]:
+        """``(position, string)`` of every tick label of ``axis`` (what the tests read back)."""
+        positions, strings, _ = self._ticks[axis]
+        return list(zip(positions, strings))
+
+    def label(self, axis: str) -> str:
+        """The label of ``axis``."""
+        return self._labels[axis].get_text()
+
+    def layout_inputs(self, strings: bool = True) -> tuple:
+        """What decides its box, given the axes' place: the ticks, their strings (with ``strings=False``,
+        only how many lines each has), font sizes, and the axis labels."""
+        ticks = tuple(
+            (positions, texts if strings else tuple(t.count("\n") for t in texts), size)
+            for positions, texts, size in self._ticks.values()
+        )
+        return ticks, tuple(_text_inputs(label, strings) for label in self._labels.values())
+
+    def chrome_state(self) -> tuple:
+        """What its pixels show (the chrome key, :meth:`LabFigure.draw`)."""
+        return self.get_gid(), self.get_visible(), self.layout_inputs(), tuple(self._colours.values())
+
+    def _place(self, renderer: Any) -> tuple[dict[str, tuple], Bbox | None]:
+        """Per axis the lines to draw ``(points, lines, colours, prop)``, the axis labels placed; and the box around it all."""
+        ax = self.axes
+        box = ax.bbox
+        boxes: list[Bbox] = []
+        drawn: dict[str, tuple] = {}
+        edges = {"x": box.y0, "y": box.x0}  # where each axis label goes beyond: the axes, or the tick labels
+        for axis in "xy":
+            positions, strings, size = self._ticks[axis]
+            if not strings:
+                continue
+            prop = FontProperties(size=size)
+            metrics = _font_lines(renderer, prop)
+            pad = renderer.points_to_pixels(self._pads[axis])
+            values = np.array(positions, dtype=float)
+            if axis == "x":
+                xs = ax.transData.transform(np.column_stack([values, np.zeros_like(values)]))[:, 0]
+                anchors = np.column_stack([xs, np.full_like(xs, box.y0 - pad)])
+                points, lines, colours = _string_lines(anchors, strings, [self._colours[axis]] * len(strings), metrics, "top")
+            else:
+                ys = ax.transData.transform(np.column_stack([np.zeros_like(values), values]))[:, 1]
+                anchors = np.column_stack([np.full_like(ys, box.x0 - pad), ys])
+                points, lines, colours = _string_lines(
+                    anchors, strings, [self._colours[axis]] * len(strings), metrics, "center_baseline"
+                )
+            if not lines:
+                continue
+            ascent, descent, _ = metrics
+            share = 0.5 if axis == "x" else 1.0
+            spans = [_ink_span(renderer, line, prop) for line in lines]
+            leading = (metrics[2] - ascent - descent) / 2 if any("\n" in string for string in strings) else 0.0
+            extents = np.array([  # each line's box: its ink across, the font's ascent and descent (and leading) up and down
+                (x - width * share, y - descent - leading, x + width * (1 - share), y + ascent + leading)
+                for (x, y), (_, width) in zip(points, spans)
+            ])
+            union = Bbox.from_extents(extents[:, 0].min(), extents[:, 1].min(), extents[:, 2].max(), extents[:, 3].max())
+            boxes.append(union)
+            edges[axis] = min(edges[axis], union.y0 if axis == "x" else union.x0)
+            drawn[axis] = (points, lines, colours, prop, "center" if axis == "x" else "right")
+        labelpad = renderer.points_to_pixels(self._labelpad)
+        self._labels["x"].set_position((box.x0 + box.width / 2, edges["x"] - labelpad))
+        self._labels["y"].set_position((edges["y"] - labelpad, box.y0 + box.height / 2))
+        for label in self._labels.values():
+            if label.get_text():
+                boxes.append(label.get_window_extent(renderer))
+        return drawn, (Bbox.union(boxes) if boxes else None)
+
+    def get_window_extent(self, renderer: Any = None) -> Bbox:
+        if renderer is None:
+            renderer = self.get_figure(root=True)._get_renderer()
+        found = self._place(renderer)[1]
+        return found if found is not None else Bbox.null()
+
+    def get_tightbbox(self, renderer: Any = None) -> Bbox | None:
+        if not self.get_visible():
+            return None
+        if renderer is None:
+            renderer = self.get_figure(root=True)._get_renderer()
+        return self._place(renderer)[1]
+
+    def draw(self, renderer: Any) -> None:
+        if not self.get_visible():
+            return
+        drawn, _ = self._place(renderer)
+        for points, lines, colours, prop, align in drawn.values():
+            _draw_lines(self, renderer, points, lines, colours, prop, align)
+        for label in self._labels.values():
+            if label.get_text():
+                label.draw(renderer)
         self.stale = False
 
 
@@ -1077,16 +1289,28 @@ def _finish_grid(
     """Limits, labels and ticks of a grid panel; ``every`` ``(rows, cols)``: where to tick a big grid (the window borders)."""
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ticks = _grid_ticks(ax)
+    ticks.set_label("x", xlabel)
+    ticks.set_label("y", ylabel)
     every_r, every_c = every if every is not None else (None, None)
-    x_ticks = np.arange(0, cols, _tick_step(cols, every_c))
-    y_ticks = np.arange(0, rows, _tick_step(rows, every_r))
-    ax.set_xticks(x_ticks, [str(t) for t in x_ticks])
-    ax.set_yticks(y_ticks, [str(t) for t in y_ticks])
-    _tick_params(ax, length=0, bottom=False, left=False, labelsize=_fontsize(max(rows, cols), 110))
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    size = _fontsize(max(rows, cols), 110)
+    x_ticks = range(0, cols, _tick_step(cols, every_c))
+    y_ticks = range(0, rows, _tick_step(rows, every_r))
+    ticks.set_ticks("x", x_ticks, [str(t) for t in x_ticks], size)
+    ticks.set_ticks("y", y_ticks, [str(t) for t in y_ticks], size)
+
+
+def _grid_ticks(ax: Axes) -> _TickLabels:
+    """The pooled :class:`_TickLabels` of a grid panel (made, and matplotlib's own ticks and spines
+    switched off, the first time): set its ticks and labels every frame."""
+    ticks, new = _pooled(ax, "ticks", lambda: ax.add_artist(_TickLabels()))
+    if new:
+        _set_chrome(ticks, True)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    return ticks
 
 
 def _window_borders(
@@ -1126,11 +1350,7 @@ def _token_ticks(ax: Axes, labels: torch.Tensor, *, axis: str, prefix: str) -> N
         return
     values = labels.tolist()
     ticks = [f"{prefix}{i}\n({int(values[i])})" if axis == "x" else f"{prefix}{i} ({int(values[i])})" for i in range(n)]
-    size = _fontsize(n, 80)
-    if axis == "x":
-        ax.set_xticks(range(n), ticks, fontsize=size)
-    else:
-        ax.set_yticks(range(n), ticks, fontsize=size)
+    _grid_ticks(ax).set_ticks(axis, range(n), ticks, _fontsize(n, 80))
 
 
 def _query_key_axes(ax: Axes, n: int, labels: torch.Tensor | None) -> None:
@@ -1279,7 +1499,6 @@ def draw_region_labels(
         _bracket(ax, f"bands/w/{k}/bracket", (start - 0.45, -0.8), (stop - 0.55, -0.8), _BRACKET)
         _text(ax, f"bands/w/{k}", (start + stop - 1) / 2, -1.0, f"w_slices[{k}] = {text}\n{_span('col', start, stop)}",
               va="bottom", ha="center", rotation=90, fontsize=8)
-    ax.xaxis.set_label_position("bottom")
 
 
 def plot_region_labels(
@@ -1682,20 +1901,21 @@ def plot_qk_sequences(labels: torch.Tensor, *, figure: LabFigure | None = None) 
         _draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({values[i]})"] for i in range(n)] if annotate else None,
                     fontsize=_fontsize(n, 80))
         _finish_grid(q_ax, n, 1, xlabel="", ylabel="token i")
-        q_ax.set_xticks([])
+        _grid_ticks(q_ax).set_ticks("x", [], [])
         _title(q_ax, "Q: [N, 1]", fontsize=10)
         _draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({values[j]})" for j in range(n)]] if annotate else None,
                     fontsize=_fontsize(n, 80))
         _finish_grid(k_ax, 1, n, xlabel="", ylabel="")
-        k_ax.set_yticks([])
+        _grid_ticks(k_ax).set_ticks("y", [], [])
         _title(k_ax, "Kᵀ: [1, N]   (label in brackets)", fontsize=10)
         product = np.full((n, n, 4), to_rgba("#f4f4f4"))
         _draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotate else None,
                     fontsize=_fontsize(n, 50))
         _finish_grid(note, n, n, xlabel="", ylabel="")
-        note.set_xticks([])
-        note.set_yticks([])
-        note.set_xlabel("Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", fontsize=10)
+        note_ticks = _grid_ticks(note)
+        note_ticks.set_ticks("x", [], [])
+        note_ticks.set_ticks("y", [], [])
+        note_ticks.set_label("x", "Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", fontsize=10)
     return fig
 
 
@@ -1765,7 +1985,7 @@ def plot_linear_token_order(
             texts = [[f"{v:.2f}".replace("-0.00", "0.00") for v in row] for row in matrix.double().tolist()]
             _draw_cells(ax, colours, texts, fontsize=_fontsize(max(n, cols), 75))
             _finish_grid(ax, n, cols, xlabel="channel", ylabel="token n")
-            ax.set_yticks(range(n), [f"token {i} ({values[i]})" for i in range(n)], fontsize=_fontsize(n, 70))
+            _grid_ticks(ax).set_ticks("y", range(n), [f"token {i} ({values[i]})" for i in range(n)], _fontsize(n, 70))
             _title(ax, title, fontsize=10, pad=20)
         if out % 3 == 0 and out > 0:
             boundaries = (out // 3, 2 * out // 3)
@@ -2291,11 +2511,11 @@ def _landed(token_ids: torch.Tensor, width: int, axis: int) -> int:
 def _sparse_ticks(ax: Axes, rows: int, cols: int, *, every: tuple[int, int] = (1, 1), most: int = 8) -> None:
     """Tick every cell up to :data:`PAD_ORDER_ANNOTATED` cells a side; beyond, every ``every`` cells (the window)
     if that makes at most ``most`` ticks, else every 2, 5, 10 … cells (each tick label costs a redraw time)."""
-    for cells, step_of, set_ticks in ((cols, every[1], ax.set_xticks), (rows, every[0], ax.set_yticks)):
+    for cells, step_of, axis in ((cols, every[1], "x"), (rows, every[0], "y")):
         steps = (1,) if cells <= PAD_ORDER_ANNOTATED else (step_of, 2, 5, 10, 20, 50, 100)
         step = next((s for s in steps if s > 1 and -(-cells // s) <= most), 1) if cells > PAD_ORDER_ANNOTATED else 1
-        ticks = np.arange(0, cells, step)
-        set_ticks(ticks, [str(t) for t in ticks])
+        ticks = range(0, cells, step)
+        _grid_ticks(ax).set_ticks(axis, ticks, [str(t) for t in ticks])
 
 
 def draw_padded_map(ax: Axes, token_ids: torch.Tensor, labels: torch.Tensor, width: int, window: int | tuple[int, int]) -> None:

@@ -24,6 +24,16 @@ def cell_texts(ax: Axes, rows: int, cols: int, origin: tuple[float, float] = (0.
     return grid
 
 
+def tick_labels(ax: Axes, axis: str) -> list[tuple[float, str]]:
+    """``(position, string)`` of the tick labels drawn on ``axis`` (``"x"`` or ``"y"``) of ``ax``: a grid panel's
+    come from its one tick-label artist (``figures._TickLabels``), any other axes' from matplotlib's ticks."""
+    for artist in ax.artists:
+        if hasattr(artist, "tick_labels") and artist.get_visible():
+            return artist.tick_labels(axis)
+    getter = ax.xaxis if axis == "x" else ax.yaxis
+    return [(float(loc), label.get_text()) for loc, label in zip(getter.get_majorticklocs(), getter.get_majorticklabels())]
+
+
 def as_text(tensor) -> list[list[str]]:
     """A 2-D tensor's entries as the strings the figures print for ints."""
     return [[str(int(v)) for v in row] for row in tensor]

@@ -39,10 +39,10 @@ def test_cached_text_is_drawn_where_plain_agg_draws_it(height, window, shift):
     plain = _figures(height, window, shift)
     for fig in plain:
         FigureCanvasAgg(fig)
-    for fig in cached + plain:  # cell numbers are placed on whole pixels by the cache (see the next test)
+    for fig in cached + plain:  # cell numbers and tick labels are placed on whole pixels by the cache (tests below)
         for ax in fig.axes:
             for artist in ax.artists:
-                if isinstance(artist, figures._CellNumbers):
+                if isinstance(artist, (figures._CellNumbers, figures._TickLabels)):
                     artist.set_visible(False)
     for fig_cached, fig_plain in zip(cached, plain):
         assert isinstance(fig_cached.canvas, _glyphs.GlyphCacheCanvas)
@@ -155,3 +155,66 @@ def test_strings_laid_out_from_their_pairs_match_freetype(size, weight):
             assert items is not None and [(font.fname, g, x, y) for font, g, x, y in items] == shaped, s
             composed += 1
     assert composed > 400
+
+
+def _tick_ink(canvas_class, ours: bool) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Ticks and labels of a 5 x 5 grid panel, drawn by figures._TickLabels (``ours``) or by matplotlib's own
+    ticks (no tick marks, as the grids had them): the box around each tick label's and axis label's ink,
+    ``(top, bottom, left, right)`` in pixels."""
+    x_strings, y_strings = ["0", "12", "j=3\n(7)", "-100", "k4\n(8)"], ["0", "i=1 (4)", "23", "q3", "7,7"]
+    fig = figures.LabFigure(figsize=(5, 4), dpi=100)
+    canvas_class(fig)
+    ax = fig.add_axes((0.3, 0.3, 0.6, 0.6))
+    ax.set_xlim(-0.5, 4.5)
+    ax.set_ylim(4.5, -0.5)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if ours:
+        ticks = figures._grid_ticks(ax)
+        ticks.set_ticks("x", range(5), x_strings, 9.0)
+        ticks.set_ticks("y", range(5), y_strings, 9.0)
+        ticks.set_label("x", "key token j")
+        ticks.set_label("y", "query token i")
+    else:
+        ax.set_xticks(range(5), x_strings, fontsize=9.0)
+        ax.set_yticks(range(5), y_strings, fontsize=9.0)
+        ax.tick_params(length=0)
+        ax.set_xlabel("key token j")
+        ax.set_ylabel("query token i")
+    ink = _pixels(fig)[..., 0] < 160
+    left, bottom, right, top = (round(v) for v in (150, 400 - 120, 450, 400 - 360))  # the axes in pixels, y down
+
+    def box(part: np.ndarray, row0: int, col0: int) -> tuple[int, int, int, int]:
+        rows, cols = np.nonzero(part)
+        return row0 + rows.min(), row0 + rows.max(), col0 + cols.min(), col0 + cols.max()
+
+    found = {"x": [], "y": []}
+    # a cell is 60 x 48 px; tick labels in the 35 px below the axes and the 55 px left of it, axis labels beyond
+    for i in range(5):
+        found["x"].append(box(ink[bottom : bottom + 35, left + 60 * i : left + 60 * (i + 1)], bottom, left + 60 * i))
+        found["y"].append(box(ink[top + 48 * i : top + 48 * (i + 1), left - 50 : left], top + 48 * i, left - 50))
+    found["labels"] = [box(ink[bottom + 35 :, left:right], bottom + 35, left), box(ink[top:bottom, : left - 50], top, 0)]
+    return found
+
+
+@pytest.mark.parametrize("canvas_class", [_glyphs.GlyphCacheCanvas, FigureCanvasAgg])
+def test_tick_labels_sit_where_matplotlib_puts_its_own(canvas_class):
+    """A grid's tick labels (one artist, drawn from cached bitmaps) and axis labels land within a pixel or two
+    of matplotlib's ticks with no tick marks: x labels centred under their tick, y labels ending left of the
+    axes and centred on theirs."""
+    ours, theirs = _tick_ink(canvas_class, True), _tick_ink(FigureCanvasAgg, False)
+    for kind in ("x", "y", "labels"):
+        for box_ours, box_theirs in zip(ours[kind], theirs[kind]):
+            difference = np.abs(np.subtract(box_ours, box_theirs))
+            # a second line sits one font line pitch below the first; matplotlib's pitch also grows with each
+            # line's measured height (a pixel or two more): the bottom of a two-line label, and the x axis label
+            # below such labels, may sit up to 3 px higher
+            loose = kind == "labels" or (kind == "x" and box_theirs[1] - box_theirs[0] > 20)
+            assert difference[[2, 3]].max() <= 2 and difference[[0, 1]].max() <= (4 if loose else 2), (kind, box_ours, box_theirs)
+    # the x axis label keeps matplotlib's gap below the lowest tick label
+    gap_ours = ours["labels"][0][0] - max(b for _, b, _, _ in ours["x"])
+    gap_theirs = theirs["labels"][0][0] - max(b for _, b, _, _ in theirs["x"])
+    assert abs(gap_ours - gap_theirs) <= 1
+    for i, (top, bottom, left, right) in enumerate(ours["x"]):
+        assert abs((left + right) / 2 - (150 + 60 * i + 29.5)) <= 1  # ink centred under the tick
+    assert len({right for _, _, _, right in ours["y"]}) <= 2  # ink ends at one edge (a pixel of rounding)
