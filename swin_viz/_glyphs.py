@@ -12,12 +12,17 @@ into text. :class:`GlyphCacheRenderer` keeps
 * each glyph's bitmap per font, size, dpi, angle, antialiasing, hinting and
   the sub-pixel part (1/64 px) of where it is drawn: FreeType renders a glyph
   moved by whole pixels as the same bitmap moved by those pixels, so the
-  cached bitmap is pasted where a fresh one would be, and the picture is the
-  one plain Agg draws, pixel for pixel (``tests/test_figures.py`` checks it);
+  cached bitmap is pasted where a fresh one would be;
 * the width, height and descent of each string, and each font's ascent,
   descent and line gap (which ``Text`` reads from the font's tables on every
   layout);
 * during one draw, the font files each font property resolves to.
+
+One thing differs from Agg: a text's origin is rounded to a whole pixel (it moves by half a pixel at most).
+Then each glyph's sub-pixel offset is its offset within its string, the same on every draw, so a title or an
+axis label that moves with the layout is drawn from glyph bitmaps cached before; at a fractional origin each
+move would render its glyphs anew. Apart from that, the picture is the one Agg draws at those origins,
+pixel for pixel (``tests/test_glyphs.py`` checks it).
 
 It uses matplotlib's private text machinery (``FT2Font._layout``,
 ``_render_glyph``, ``_set_transform``, matplotlib 3.11); where those are missing,
@@ -42,6 +47,9 @@ __all__ = ["COMPOSABLE", "GlyphCacheRenderer", "GlyphCacheCanvas", "canvas_class
 #: matplotlib ships, nothing but kerning acts between them (the one ligatures start with ``f``);
 #: ``tests/test_glyphs.py`` checks composed layouts against FreeType's.
 COMPOSABLE = frozenset("0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~−·×abcdeghijklmnopqrstuvwxyz")
+
+#: Strings up to this long are composed from their pairs even when a pair must be shaped first (see ``_composed``).
+COMPOSED_LENGTH = 8
 
 #: Entries kept per cache before it is emptied and filled again (a bitmap is a few hundred bytes).
 CACHE_LIMIT = 50_000
@@ -167,8 +175,8 @@ class GlyphCacheRenderer(RendererAgg):
         layout_key = (font_key, s, tuple(features) if features is not None else None, language)
         items = _layouts.get(layout_key)
         if items is None:
-            if features is None and language is None and len(s) > 2 and COMPOSABLE.issuperset(s):
-                items = self._composed(prop, s, font_key)
+            if features is None and language is None and 2 < len(s) and COMPOSABLE.issuperset(s):
+                items = self._composed(prop, s, font_key, shape_pairs=len(s) <= COMPOSED_LENGTH)
             if items is None:
                 font = self._prepare_font(prop)
                 laid_out = font._layout(s, flags=layout_key[0][3], features=features, language=language)
@@ -176,12 +184,19 @@ class GlyphCacheRenderer(RendererAgg):
             _store(_layouts, layout_key, items)
         return items
 
-    def _composed(self, prop: Any, s: str, font_key: tuple) -> list[tuple[Any, int, float, float]] | None:
+    def _composed(
+        self, prop: Any, s: str, font_key: tuple, shape_pairs: bool = True
+    ) -> list[tuple[Any, int, float, float]] | None:
         """The layout of ``s`` (three characters or more) put together from the layouts of its neighbour pairs:
         the first pair as it is, then each next glyph one pair's advance (the second glyph's ``x`` less the
         first's, kerning included) after the glyph before. ``None`` if a pair is not two glyphs on the
-        baseline (a ligature, a mark), so that ``s`` is shaped whole. Shaping a new string costs about
-        0.2 ms; a grid of 24 x 24 new ``row,col`` labels is a hundred milliseconds of it."""
+        baseline (a ligature, a mark), or, unless ``shape_pairs``, not laid out yet: then ``s`` is shaped whole.
+
+        Shaping costs about 0.15 ms a string, whatever its length; a grid of 24 x 24 new ``row,col`` labels
+        is a hundred milliseconds of it, but their pairs are a few dozen. A long string (a title) is
+        composed only from pairs laid out already (shaping its pairs would cost more than shaping it)."""
+        if not shape_pairs and any((font_key, s[i : i + 2], None, None) not in _layouts for i in range(len(s) - 1)):
+            return None
         items: list[tuple[Any, int, float, float]] = []
         x = 0.0
         for a, b in zip(s, s[1:]):
@@ -220,6 +235,7 @@ class GlyphCacheRenderer(RendererAgg):
     def draw_text(self, gc: Any, x: float, y: float, s: str, prop: Any, angle: float, ismath: Any = False, mtext: Any = None) -> None:
         if ismath:
             return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        x, y = round(x), round(y)  # whole pixels: a glyph's sub-pixel offset is then its offset in the string
         features = mtext.get_fontfeatures() if mtext is not None else None
         language = mtext.get_language() if mtext is not None else None
         items = self._items(prop, s, features, language)

@@ -487,8 +487,8 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
     for ax in fig.axes:
         key.append((
             _axes_key(ax),
-            _axis_key(ax.xaxis, renderer) if ax.axison else None,
-            _axis_key(ax.yaxis, renderer) if ax.axison else None,
+            _axis_key(ax.xaxis, renderer) if ax.axison and ax.xaxis.get_visible() else None,
+            _axis_key(ax.yaxis, renderer) if ax.axison and ax.yaxis.get_visible() else None,
             _title_key(ax.title, ax.get_position(original=True).width * fig.bbox.width, renderer),
             _extent_key([t for t in ax.texts if t.get_visible() and t.get_in_layout()], renderer),
             tuple(_half_pixels(a.get_window_extent(renderer)) for a in _laid_out_artists(ax)),
@@ -544,7 +544,8 @@ def _layout_inputs(fig: Figure, strings: bool = True) -> tuple:
         key.append((
             _axes_key(ax),
             tuple(sorted((name, repr(value)) for name, value in ax.__dict__.get(_TICKS, {}).items())),
-            (_axis_inputs(ax.xaxis, strings), _axis_inputs(ax.yaxis, strings)) if ax.axison else None,
+            tuple(_axis_inputs(axis, strings) if axis.get_visible() else None for axis in (ax.xaxis, ax.yaxis))
+            if ax.axison else None,
             tuple((_text_inputs(t, strings), t.get_position()) for t in (ax.title, ax._left_title, ax._right_title)),
             tuple(
                 (_text_inputs(t, strings), t.get_position(), id(t.get_transform()))
@@ -896,7 +897,8 @@ def _cell_lines(rows: int, cols: int, origins: np.ndarray) -> np.ndarray:
 def _font_lines(renderer: Any, prop: FontProperties) -> tuple[float, float, float]:
     """The ascent, descent and line pitch (pixels) of ``prop``'s font: a string of n lines is n boxes of
     ascent + descent, one pitch (ascent + descent + line gap, a Text's "normal" spacing) apart."""
-    ascent, descent, gap = font_heights(prop, renderer.points_to_pixels(72.0))
+    heights = getattr(renderer, "_get_font_height_metrics", None)  # the glyph cache's: font files remembered per draw
+    ascent, descent, gap = heights(prop) if heights is not None else font_heights(prop, renderer.points_to_pixels(72.0))
     if ascent is None:
         _, height, descent = renderer.get_text_width_height_descent("lp", prop, False)
         ascent, gap = height - descent, 0.0
@@ -1037,6 +1039,8 @@ class _TickLabels(Artist):
         self._colours = {axis: rc[f"{axis}tick.color"] if rc[f"{axis}tick.labelcolor"] == "inherit" else rc[f"{axis}tick.labelcolor"] for axis in "xy"}
         self._pads = {axis: rc[f"{axis}tick.major.pad"] for axis in "xy"}  # points; the grids draw no tick marks
         self._labelpad = rc["axes.labelpad"]
+        self._placed: tuple | None = None  # (key, what _place found) of the last call
+        self._known_spans: dict[str, tuple] = {}  # axis -> (key, ink spans of its lines)
         self.set_in_layout(True)
         self.set_clip_on(False)
 
@@ -1088,7 +1092,21 @@ class _TickLabels(Artist):
         return self.get_gid(), self.get_visible(), self.layout_inputs(), tuple(self._colours.values())
 
     def _place(self, renderer: Any) -> tuple[dict[str, tuple], Bbox | None]:
-        """Per axis the lines to draw ``(points, lines, colours, prop)``, the axis labels placed; and the box around it all."""
+        """Per axis the lines to draw ``(points, lines, colours, prop, align)``, the axis labels placed; and the box
+        around it all. Remembered for the last place and state (the layout asks several times, then the draw)."""
+        ax = self.axes
+        box = ax.bbox
+        key = (id(renderer), renderer.points_to_pixels(72.0), box.bounds, ax.viewLim.bounds, self.layout_inputs())
+        if self._placed is not None and self._placed[0] == key:
+            drawn, found, positions = self._placed[1]
+            for label, position in zip(self._labels.values(), positions):
+                label.set_position(position)
+            return drawn, found
+        drawn, found = self._lay_out_labels(renderer)
+        self._placed = (key, (drawn, found, tuple(label.get_position() for label in self._labels.values())))
+        return drawn, found
+
+    def _lay_out_labels(self, renderer: Any) -> tuple[dict[str, tuple], Bbox | None]:
         ax = self.axes
         box = ax.bbox
         boxes: list[Bbox] = []
@@ -1116,7 +1134,7 @@ class _TickLabels(Artist):
                 continue
             ascent, descent, _ = metrics
             share = 0.5 if axis == "x" else 1.0
-            spans = [_ink_span(renderer, line, prop) for line in lines]
+            spans = self._spans(renderer, axis, lines, prop)
             leading = (metrics[2] - ascent - descent) / 2 if any("\n" in string for string in strings) else 0.0
             extents = np.array([  # each line's box: its ink across, the font's ascent and descent (and leading) up and down
                 (x - width * share, y - descent - leading, x + width * (1 - share), y + ascent + leading)
@@ -1133,6 +1151,14 @@ class _TickLabels(Artist):
             if label.get_text():
                 boxes.append(label.get_window_extent(renderer))
         return drawn, (Bbox.union(boxes) if boxes else None)
+
+    def _spans(self, renderer: Any, axis: str, lines: list[str], prop: FontProperties) -> list[tuple[float, float]]:
+        """:func:`_ink_span` of each line of ``axis``'s tick labels, remembered while they and the renderer stay."""
+        key = (id(renderer), renderer.points_to_pixels(72.0), axis, tuple(lines), prop.get_size_in_points())
+        found = self._known_spans.get(axis)
+        if found is None or found[0] != key:
+            found = self._known_spans[axis] = (key, [_ink_span(renderer, line, prop) for line in lines])
+        return found[1]
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
         if renderer is None:
@@ -1308,6 +1334,8 @@ def _grid_ticks(ax: Axes) -> _TickLabels:
         _set_chrome(ticks, True)
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.xaxis.set_visible(False)  # the layout and the draw then skip matplotlib's axes altogether
+        ax.yaxis.set_visible(False)
         for spine in ax.spines.values():
             spine.set_visible(False)
     return ticks

@@ -1,15 +1,34 @@
-"""The figures' canvas draws text from cached glyph bitmaps: texts exactly where plain Agg draws them, pixel for
-pixel; cell numbers from one bitmap per string, within a pixel of it."""
+"""The figures' canvas draws text from cached glyph bitmaps: texts exactly as plain Agg draws them at their origins
+rounded to whole pixels, pixel for pixel; cell numbers and tick labels from one bitmap per string, within a pixel
+or two of where matplotlib puts them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 
 from swin_viz import _glyphs, attention_mask, cyclic_shift, label_difference, region_labels, window_labels
 from swin_viz import figures
+
+
+class _WholePixelRenderer(RendererAgg):
+    """Plain Agg, with each text's origin rounded to a whole pixel as the glyph cache rounds it."""
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if not ismath:
+            x, y = round(x), round(y)
+        return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+
+
+class _WholePixelAgg(FigureCanvasAgg):
+    def get_renderer(self):
+        key = (*self.get_width_height(physical=True), self.figure.dpi)
+        if self._lastKey != key:
+            self.renderer = _WholePixelRenderer(key[0], key[1], key[2])
+            self._lastKey = key
+        return self.renderer
 
 
 def _pixels(fig) -> np.ndarray:
@@ -38,7 +57,7 @@ def test_cached_text_is_drawn_where_plain_agg_draws_it(height, window, shift):
     cached = _figures(height, window, shift)
     plain = _figures(height, window, shift)
     for fig in plain:
-        FigureCanvasAgg(fig)
+        _WholePixelAgg(fig)
     for fig in cached + plain:  # cell numbers and tick labels are placed on whole pixels by the cache (tests below)
         for ax in fig.axes:
             for artist in ax.artists:
@@ -65,7 +84,22 @@ def test_rotated_and_unantialiased_text_match_plain_agg():
         ax.text(0.6, 0.8, "mono 123", antialiased=False, fontsize=8)
         return _pixels(fig)
 
-    assert np.array_equal(picture(_glyphs.GlyphCacheCanvas), picture(FigureCanvasAgg))
+    assert np.array_equal(picture(_glyphs.GlyphCacheCanvas), picture(_WholePixelAgg))
+
+
+def test_a_text_moved_by_a_fraction_of_a_pixel_reuses_its_glyphs():
+    """Its origin is rounded to a whole pixel, so its glyphs keep their sub-pixel offsets: no glyph is rendered again."""
+    fig = figures.LabFigure(figsize=(3, 2), dpi=100)
+    _glyphs.GlyphCacheCanvas(fig)
+    text = fig.text(0.1, 0.5, "needs mask: window 12", fontsize=9)
+    _glyphs.clear_caches()
+    _pixels(fig)
+    rendered = _glyphs.cache_sizes()["glyphs"]
+    assert rendered >= len(set("needs mask: window 12".replace(" ", "")))
+    for x in (0.10013, 0.10047, 0.2031, 0.40077):  # 0.04, 0.14, 30.5, 90.2 px further right
+        text.set_x(x)
+        _pixels(fig)
+    assert _glyphs.cache_sizes()["glyphs"] == rendered
 
 
 def test_string_sizes_and_font_heights_come_from_the_cache():
