@@ -147,6 +147,14 @@ class GlyphCacheRenderer(RendererAgg):
             files = self._font_files[key] = tuple(fontManager._find_fonts_by_props(prop))
         return files
 
+    def _prepare_font(self, prop: Any, files: tuple | None = None) -> Any:
+        """``RendererAgg._prepare_font`` (the font, cleared, at ``prop``'s size), with the font files looked up
+        once per draw (:meth:`_files`) or given."""
+        font = get_font(list(files if files is not None else self._files(prop)))
+        font.clear()
+        font.set_size(prop.get_size_in_points(), self.dpi)
+        return font
+
     def _font_key(self, prop: Any) -> tuple:
         return self._files(prop), prop.get_size_in_points(), self.dpi, backend_agg.get_hinting_flag()
 
@@ -178,7 +186,7 @@ class GlyphCacheRenderer(RendererAgg):
             if features is None and language is None and 2 < len(s) and COMPOSABLE.issuperset(s):
                 items = self._composed(prop, s, font_key, shape_pairs=len(s) <= COMPOSED_LENGTH)
             if items is None:
-                font = self._prepare_font(prop)
+                font = self._prepare_font(prop, font_key[0])
                 laid_out = font._layout(s, flags=layout_key[0][3], features=features, language=language)
                 items = [(item.ft_object, item.glyph_index, item.x, item.y) for item in laid_out]
             _store(_layouts, layout_key, items)

@@ -1040,7 +1040,8 @@ class _TickLabels(Artist):
         self._pads = {axis: rc[f"{axis}tick.major.pad"] for axis in "xy"}  # points; the grids draw no tick marks
         self._labelpad = rc["axes.labelpad"]
         self._placed: tuple | None = None  # (key, what _place found) of the last call
-        self._known_spans: dict[str, tuple] = {}  # axis -> (key, ink spans of its lines)
+        self._geometries: dict[str, tuple] = {}  # axis -> (key, _geometry)
+        self._label_boxes: dict[str, tuple] = {}  # axis -> (key, _label_box)
         self.set_in_layout(True)
         self.set_clip_on(False)
 
@@ -1092,72 +1093,100 @@ class _TickLabels(Artist):
         return self.get_gid(), self.get_visible(), self.layout_inputs(), tuple(self._colours.values())
 
     def _place(self, renderer: Any) -> tuple[dict[str, tuple], Bbox | None]:
-        """Per axis the lines to draw ``(points, lines, colours, prop, align)``, the axis labels placed; and the box
-        around it all. Remembered for the last place and state (the layout asks several times, then the draw)."""
+        """Per axis the lines to draw ``(points, lines, colours, prop, align)``, with the axis labels placed; and the
+        box around it all. The layout asks several times per pass, at new places; each asks only for
+        arithmetic on :meth:`_geometry` and :meth:`_label_box`, which are measured once per string set."""
         ax = self.axes
         box = ax.bbox
-        key = (id(renderer), renderer.points_to_pixels(72.0), box.bounds, ax.viewLim.bounds, self.layout_inputs())
+        key = (id(renderer), box.bounds, ax.viewLim.bounds, self.layout_inputs())
         if self._placed is not None and self._placed[0] == key:
             drawn, found, positions = self._placed[1]
             for label, position in zip(self._labels.values(), positions):
                 label.set_position(position)
             return drawn, found
-        drawn, found = self._lay_out_labels(renderer)
-        self._placed = (key, (drawn, found, tuple(label.get_position() for label in self._labels.values())))
-        return drawn, found
-
-    def _lay_out_labels(self, renderer: Any) -> tuple[dict[str, tuple], Bbox | None]:
-        ax = self.axes
-        box = ax.bbox
-        boxes: list[Bbox] = []
+        boxes: list[np.ndarray] = []
         drawn: dict[str, tuple] = {}
         edges = {"x": box.y0, "y": box.x0}  # where each axis label goes beyond: the axes, or the tick labels
         for axis in "xy":
-            positions, strings, size = self._ticks[axis]
-            if not strings:
+            positions, strings, _ = self._ticks[axis]
+            geometry = self._geometry(renderer, axis)
+            if geometry is None:
                 continue
+            offsets, owners, lines, prop, extents = geometry
+            values = np.array(positions, dtype=float)
+            pad = renderer.points_to_pixels(self._pads[axis])
+            if axis == "x":
+                along = ax.transData.transform(np.column_stack([values, np.zeros_like(values)]))[:, 0]
+                anchors = np.column_stack([along, np.full_like(along, box.y0 - pad)])
+            else:
+                along = ax.transData.transform(np.column_stack([np.zeros_like(values), values]))[:, 1]
+                anchors = np.column_stack([np.full_like(along, box.x0 - pad), along])
+            points = anchors[owners] + offsets
+            line_boxes = extents + np.tile(anchors[owners], 2)
+            union = np.array([*line_boxes[:, :2].min(0), *line_boxes[:, 2:].max(0)])
+            boxes.append(union)
+            edges[axis] = min(edges[axis], union[1] if axis == "x" else union[0])
+            drawn[axis] = ([tuple(p) for p in points], lines, [self._colours[axis]] * len(lines), prop, "center" if axis == "x" else "right")
+        labelpad = renderer.points_to_pixels(self._labelpad)
+        places = {"x": (box.x0 + box.width / 2, edges["x"] - labelpad), "y": (edges["y"] - labelpad, box.y0 + box.height / 2)}
+        for axis, label in self._labels.items():
+            label.set_position(places[axis])
+            relative = self._label_box(renderer, axis)
+            if relative is not None:
+                boxes.append(relative + np.tile(places[axis], 2))
+        found = None
+        if boxes:
+            stacked = np.array(boxes)
+            found = Bbox.from_extents(*stacked[:, :2].min(0), *stacked[:, 2:].max(0))
+        self._placed = (key, (drawn, found, tuple(places[axis] for axis in self._labels)))
+        return drawn, found
+
+    def _geometry(self, renderer: Any, axis: str) -> tuple | None:
+        """The tick labels of ``axis`` measured, relative to their anchors (a tick's point on the axes' edge, less
+        the pad): each line's ``(x, baseline)`` offset ``[L, 2]``, the tick it belongs to ``[L]``, the lines,
+        the font, and each line's box ``[L, 4]`` (its ink across, the font's ascent and descent up and down).
+        Remembered while the strings and the renderer stay; ``None`` if there is nothing to draw."""
+        positions, strings, size = self._ticks[axis]
+        key = (id(renderer), renderer.points_to_pixels(72.0), strings, size)
+        found = self._geometries.get(axis)
+        if found is not None and found[0] == key:
+            return found[1]
+        geometry = None
+        if strings:
             prop = FontProperties(size=size)
             metrics = _font_lines(renderer, prop)
-            pad = renderer.points_to_pixels(self._pads[axis])
-            values = np.array(positions, dtype=float)
-            if axis == "x":
-                xs = ax.transData.transform(np.column_stack([values, np.zeros_like(values)]))[:, 0]
-                anchors = np.column_stack([xs, np.full_like(xs, box.y0 - pad)])
-                points, lines, colours = _string_lines(anchors, strings, [self._colours[axis]] * len(strings), metrics, "top")
-            else:
-                ys = ax.transData.transform(np.column_stack([np.zeros_like(values), values]))[:, 1]
-                anchors = np.column_stack([np.full_like(ys, box.x0 - pad), ys])
-                points, lines, colours = _string_lines(
-                    anchors, strings, [self._colours[axis]] * len(strings), metrics, "center_baseline"
-                )
-            if not lines:
-                continue
-            ascent, descent, _ = metrics
-            share = 0.5 if axis == "x" else 1.0
-            spans = self._spans(renderer, axis, lines, prop)
-            leading = (metrics[2] - ascent - descent) / 2 if any("\n" in string for string in strings) else 0.0
-            extents = np.array([  # each line's box: its ink across, the font's ascent and descent (and leading) up and down
-                (x - width * share, y - descent - leading, x + width * (1 - share), y + ascent + leading)
-                for (x, y), (_, width) in zip(points, spans)
-            ])
-            union = Bbox.from_extents(extents[:, 0].min(), extents[:, 1].min(), extents[:, 2].max(), extents[:, 3].max())
-            boxes.append(union)
-            edges[axis] = min(edges[axis], union.y0 if axis == "x" else union.x0)
-            drawn[axis] = (points, lines, colours, prop, "center" if axis == "x" else "right")
-        labelpad = renderer.points_to_pixels(self._labelpad)
-        self._labels["x"].set_position((box.x0 + box.width / 2, edges["x"] - labelpad))
-        self._labels["y"].set_position((edges["y"] - labelpad, box.y0 + box.height / 2))
-        for label in self._labels.values():
-            if label.get_text():
-                boxes.append(label.get_window_extent(renderer))
-        return drawn, (Bbox.union(boxes) if boxes else None)
+            valign = "top" if axis == "x" else "center_baseline"
+            offsets, owners, lines = [], [], []
+            for i, string in enumerate(strings):
+                points, parts, _ = _string_lines(np.zeros((1, 2)), [string], [None], metrics, valign)
+                offsets += points
+                lines += parts
+                owners += [i] * len(parts)
+            if lines:
+                ascent, descent, pitch = metrics
+                leading = (pitch - ascent - descent) / 2 if any("\n" in string for string in strings) else 0.0
+                share = 0.5 if axis == "x" else 1.0
+                offsets_np = np.array(offsets, dtype=float).reshape(-1, 2)
+                widths = np.array([_ink_span(renderer, line, prop)[1] for line in lines], dtype=float)
+                extents = np.column_stack([
+                    offsets_np[:, 0] - widths * share, offsets_np[:, 1] - descent - leading,
+                    offsets_np[:, 0] + widths * (1 - share), offsets_np[:, 1] + ascent + leading,
+                ])
+                geometry = (offsets_np, np.array(owners, dtype=np.intp), lines, prop, extents)
+        self._geometries[axis] = (key, geometry)
+        return geometry
 
-    def _spans(self, renderer: Any, axis: str, lines: list[str], prop: FontProperties) -> list[tuple[float, float]]:
-        """:func:`_ink_span` of each line of ``axis``'s tick labels, remembered while they and the renderer stay."""
-        key = (id(renderer), renderer.points_to_pixels(72.0), axis, tuple(lines), prop.get_size_in_points())
-        found = self._known_spans.get(axis)
+    def _label_box(self, renderer: Any, axis: str) -> np.ndarray | None:
+        """The box of ``axis``'s label relative to its anchor, ``[x0, y0, x1, y1]`` (``None`` without a label):
+        measured once per string, size and renderer (a text's box moves with its anchor)."""
+        label = self._labels[axis]
+        if not label.get_text() or not label.get_visible():
+            return None
+        key = (id(renderer), renderer.points_to_pixels(72.0), label.get_text(), label.get_fontsize())
+        found = self._label_boxes.get(axis)
         if found is None or found[0] != key:
-            found = self._known_spans[axis] = (key, [_ink_span(renderer, line, prop) for line in lines])
+            x, y = label.get_position()
+            found = self._label_boxes[axis] = (key, label.get_window_extent(renderer).extents - np.array([x, y, x, y]))
         return found[1]
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
