@@ -95,3 +95,18 @@ def test_quick_run_writes_every_key(bench, tmp_path, capsys):
 def test_unknown_names_are_refused(bench, tmp_path):
     with pytest.raises(SystemExit):
         bench.main(["--explorers", "no_such", "--output", str(tmp_path / "x.json")])
+
+
+def test_the_bench_closes_an_explorer_it_is_done_with(bench):
+    """ipywidgets keeps open widgets alive: a closed explorer, figure and all, is freed."""
+    import gc
+    import weakref
+
+    from swin_viz.widgets import explorer
+
+    view = explorer("region_labels")
+    figure, slider = weakref.ref(view.figure), weakref.ref(view.height)
+    bench.close(view)
+    del view
+    gc.collect()
+    assert figure() is None and slider() is None

@@ -331,3 +331,50 @@ def test_the_block_explorer_rounds_its_sizes_like_the_stage_explorers():
     assert (block.height.value, block.width.value) == (8, 16)
     block.window.value = 3
     assert (block.height.value, block.width.value) == (9, 15)
+
+
+def test_imported_modules_are_frozen_out_of_garbage_collection():
+    import gc
+
+    assert gc.get_freeze_count() > 10_000  # torch, matplotlib, ipywidgets ... frozen when widgets was imported
+
+
+class _Recording(widgets.Explorer):
+    """An explorer whose draw records whether the garbage collector may run, and can be made to fail."""
+
+    def __init__(self) -> None:
+        import ipywidgets
+
+        self.fail = False
+        self.seen: list[bool] = []
+        self.knob = ipywidgets.IntSlider(value=0, min=0, max=3, description="k")
+        super().__init__("recording", [self.knob])
+
+    def draw(self, figure):
+        import gc
+
+        from swin_viz import figures
+
+        self.seen.append(gc.isenabled())
+        if self.fail:
+            raise RuntimeError("planted")
+        return figures.plot_region_labels(region_labels(9, 9, 3, self.knob.value % 3), 3, self.knob.value % 3, figure=figure)
+
+
+def test_no_garbage_collection_runs_inside_a_redraw_and_it_is_back_after():
+    import gc
+
+    assert gc.isenabled()
+    view = _Recording()
+    view.knob.value = 1
+    view.fail = True
+    view.knob.value = 2  # a failing draw: the error goes into the caption, the collector still comes back
+    assert "planted" in view.caption.value
+    assert view.seen == [False, False, False] and gc.isenabled()
+    gc.disable()  # a collector someone else switched off stays off
+    try:
+        view.fail = False
+        view.knob.value = 3
+        assert not gc.isenabled() and view.seen[-1] is False
+    finally:
+        gc.enable()
