@@ -65,8 +65,10 @@ Every figure, including new ones, follows these rules to stay fast and correct:
 3. When the frame ends, every pooled artist that was not claimed in it is
    removed, so a smaller grid leaves no stale numbers behind.
 4. Axes state is set in every frame, unconditionally: limits (no autoscale),
-   ticks together with their labels (:func:`_finish_grid`, :func:`_tick_params`),
-   axis labels, titles.
+   ticks together with their labels, axis labels, titles. A grid panel's ticks
+   and axis labels are one pooled artist (:func:`_finish_grid`,
+   :func:`_grid_ticks`, :class:`_TickLabels`), not matplotlib's ``Tick`` objects;
+   other panels (curves, bars) use matplotlib's ticks (:func:`_tick_params`).
 5. Keep the artist count low: one image per panel (several grids in one panel
    are tiles of one image, :func:`_draw_tiles`), one collection for all lines
    or boxes of a kind. Keep the text count low on big grids (numbers only up to
@@ -192,9 +194,9 @@ class LabFigure(Figure):
         """Draw in two passes: the chrome, then the data on top.
 
         The chrome is what stays put while a slider moves: the background, every
-        axes' patch and its axes' ticks, tick labels and axis labels, the suptitle,
-        and the artists drawn with ``chrome=True`` (titles that do not follow a
-        picker, fixed notes). That is most of the text, and text is the
+        axes' patch and its axes' ticks, tick labels and axis labels (a grid's
+        :class:`_TickLabels`), the suptitle, and the artists drawn with
+        ``chrome=True`` (titles that do not follow a picker, fixed notes). That is most of the text, and text is the
         dearest thing to draw. Its pixels are kept, for the last few layouts
         (:data:`CHROME_CACHE_BYTES`), and pasted back when the canvas, the
         axes' places, the layout key (tick label boxes, axis labels, limits ...
@@ -479,8 +481,10 @@ def _axes_key(ax: Axes) -> tuple:
 
 def _layout_key(fig: Figure, renderer: Any) -> tuple:
     """Everything constrained layout reads from ``fig``: its size, the grids, and per axes the limits, aspect,
-    tick labels, axis labels, title (height and overhang only), legend and the box around the texts that
-    take part in the layout (``in_layout``). A figure whose layout depends on anything else must add it here."""
+    tick labels, axis labels, title (height and overhang only), legend, the box around the texts that
+    take part in the layout (``in_layout``) and the box of each artist that says what decides it
+    (``layout_inputs``: a grid's :class:`_TickLabels`). A figure whose layout depends on anything else must
+    add it here."""
     for ax in fig.axes:  # texts are measured where the draw will put them (the layout leaves the aspect undone)
         ax.apply_aspect()
     key: list = [tuple(fig.get_size_inches()), fig.dpi, _title_key(fig._suptitle, fig.bbox.width, renderer) if fig._suptitle else None]
@@ -536,7 +540,8 @@ def _axis_inputs(axis: Any, strings: bool = True) -> tuple:
 def _layout_inputs(fig: Figure, strings: bool = True) -> tuple:
     """Everything the layout of ``fig`` is a function of, without measuring or placing anything: the figure's
     size, the grids, and per axes the limits, aspect, ticks and their labels, tick style, axis labels, titles,
-    legend and the texts that take part in the layout, with their anchors. Two figures with equal inputs
+    legend, the texts that take part in the layout, with their anchors, and the ``layout_inputs`` of
+    artists that have them (a grid's :class:`_TickLabels`). Two figures with equal inputs
     are laid out alike (:class:`_RetainedLayout` reuses the result). ``strings=False``: the same without the
     strings of titles, tick labels and notes (the axis labels stay)."""
     key: list = [tuple(fig.get_size_inches()), fig.dpi, _text_inputs(fig._suptitle, strings) if fig._suptitle else None]
