@@ -19,7 +19,6 @@ where it is not).
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Dict, NamedTuple, Sequence, Union
 
@@ -32,7 +31,6 @@ from swin_viz.tensors import (
     _as_int,
     _check_fill,
     _check_tensor,
-    _padded_layout,
     _positive,
     attention_mask,
     token_origins,

@@ -12,7 +12,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import cell_texts, tick_labels
-from matplotlib.colors import to_rgba
 
 from swin_viz import (
     attention_mask,
@@ -27,7 +26,7 @@ from swin_viz import (
     window_partition,
 )
 from swin_viz import figures
-from swin_viz.block import PAD_ORDERS, WindowAttentionWeights, pair_relation
+from swin_viz.block import PAD_ORDERS, WindowAttentionWeights
 from swin_viz.figures import PAD_ORDER_ANNOTATED, LabFigure, plot_label_maps, plot_pad_order
 from swin_viz.widgets import PAD_ORDER_MAX_SIZE, PAD_ORDER_MAX_WINDOW, PadOrderExplorer, pad_order_explorer, pad_order_layout
 

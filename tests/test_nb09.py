@@ -148,7 +148,7 @@ class TestMeasuredFlops:
     def test_kwargs_pass_through(self):
         assert measured_flops(F.linear, torch.ones(2, 3), weight=torch.ones(5, 3)).total == 2 * 2 * 3 * 5
 
-    def test_errors(self):
+    def test_fn_must_be_callable(self):  # was a second test_errors in this class, shadowed by the one below
         with pytest.raises(TypeError, match="fn must be callable, got int"):
             measured_flops(3)
 
