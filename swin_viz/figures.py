@@ -495,14 +495,15 @@ def _layout_key(fig: Figure, renderer: Any) -> tuple:
             _axis_key(ax.yaxis, renderer) if ax.axison and ax.yaxis.get_visible() else None,
             _title_key(ax.title, ax.get_position(original=True).width * fig.bbox.width, renderer),
             _extent_key([t for t in ax.texts if t.get_visible() and t.get_in_layout()], renderer),
-            tuple(_half_pixels(a.get_window_extent(renderer)) for a in _laid_out_artists(ax)),
+            tuple(_half_pixels(a.get_tightbbox(renderer)) for a in _laid_out_artists(ax)),
             ax.get_legend() is not None,
         ))
     return tuple(key)
 
 
-def _half_pixels(box: Bbox) -> tuple:
-    return tuple(round(2 * v) / 2 for v in box.extents)
+def _half_pixels(box: Bbox | None) -> tuple | None:
+    """A box's extents to half a pixel (``None`` for no box)."""
+    return tuple(round(2 * v) / 2 for v in box.extents) if box is not None else None
 
 
 def _laid_out_artists(ax: Axes) -> list[Artist]:
@@ -1360,6 +1361,13 @@ def _finish_grid(
     ticks.set_ticks("y", y_ticks, [str(t) for t in y_ticks], size)
 
 
+def _no_ticks(ax: Axes) -> None:
+    """A grid panel without tick labels (its axis labels stay)."""
+    ticks = _grid_ticks(ax)
+    ticks.set_ticks("x", [], [])
+    ticks.set_ticks("y", [], [])
+
+
 def _grid_ticks(ax: Axes) -> _TickLabels:
     """The pooled :class:`_TickLabels` of a grid panel (made, and matplotlib's own ticks and spines
     switched off, the first time): set its ticks and labels every frame."""
@@ -1963,21 +1971,18 @@ def plot_qk_sequences(labels: torch.Tensor, *, figure: LabFigure | None = None) 
         _draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({values[i]})"] for i in range(n)] if annotate else None,
                     fontsize=_fontsize(n, 80))
         _finish_grid(q_ax, n, 1, xlabel="", ylabel="token i")
-        _grid_ticks(q_ax).set_ticks("x", [], [])
+        _no_ticks(q_ax)  # the cells say which token they are
         _title(q_ax, "Q: [N, 1]", fontsize=10)
         _draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({values[j]})" for j in range(n)]] if annotate else None,
                     fontsize=_fontsize(n, 80))
         _finish_grid(k_ax, 1, n, xlabel="", ylabel="")
-        _grid_ticks(k_ax).set_ticks("y", [], [])
+        _no_ticks(k_ax)
         _title(k_ax, "Kᵀ: [1, N]   (label in brackets)", fontsize=10)
         product = np.full((n, n, 4), to_rgba("#f4f4f4"))
         _draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotate else None,
                     fontsize=_fontsize(n, 50))
-        _finish_grid(note, n, n, xlabel="", ylabel="")
-        note_ticks = _grid_ticks(note)
-        note_ticks.set_ticks("x", [], [])
-        note_ticks.set_ticks("y", [], [])
-        note_ticks.set_label("x", "Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", fontsize=10)
+        _finish_grid(note, n, n, xlabel="Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", ylabel="")
+        _no_ticks(note)
     return fig
 
 

@@ -203,6 +203,9 @@ def test_qk_figures_pair_query_i_with_key_j(example):
     q_ax, k_ax = sequences.axes[:2]
     assert cell_texts(q_ax, 9, 1)[2] == ["q2\n(5)"]
     assert cell_texts(k_ax, 1, 9)[0][6] == "k6\n(7)"
+    # the cells name their tokens: no tick labels on any panel (a grid with nothing around it is laid out too)
+    assert all(tick_labels(ax, axis) == [] for ax in sequences.axes for axis in "xy")
+    assert sequences.to_png().startswith(PNG_MAGIC)
 
 
 def test_attention_weights_figure_prints_rounded_weights(example):
