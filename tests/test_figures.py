@@ -365,12 +365,15 @@ def test_fast_png_is_a_png_of_the_same_pixels():
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, size=(7, 5, 3), dtype=np.uint8)
-    png = figures._fast_png(rgb)
-    assert png.startswith(PNG_MAGIC)
-    decoded = Image.open(io.BytesIO(png))
-    assert decoded.mode == "RGB" and decoded.size == (5, 7)
-    assert np.array_equal(np.asarray(decoded), rgb)
+    for channels, mode in ((3, "RGB"), (4, "RGBA")):
+        pixels = rng.integers(0, 256, size=(7, 5, channels), dtype=np.uint8)
+        png = figures._fast_png(pixels)
+        assert png.startswith(PNG_MAGIC)
+        decoded = Image.open(io.BytesIO(png))
+        assert decoded.mode == mode and decoded.size == (5, 7)
+        assert np.array_equal(np.asarray(decoded), pixels)
+    with pytest.raises(ValueError, match=r"pixels must be \[H, W, 3\] or \[H, W, 4\] uint8, got float64 \(2, 2, 4\)"):
+        figures._fast_png(np.zeros((2, 2, 4)))
 
 
 def test_an_explorer_png_shows_the_figure_pixels(example):
