@@ -21,7 +21,11 @@ changes that come sooner are coalesced into one redraw of the latest position,
 scheduled with ``loop.call_later`` for the end of that interval. So a click or
 an arrow key redraws immediately, a drag redraws a few times a second, and the
 position where the handle stops is always drawn. With no loop running (a script,
-a test) every change is drawn before the assignment returns.
+a test) every change is drawn before the assignment returns. No garbage collection
+runs inside a redraw (:func:`_collector_paused`), and what is alive when this
+module is imported (torch, matplotlib, ipywidgets ...) is left out of the
+collector's scans (:func:`_freeze_imported_objects`), so a full collection, when
+it falls due between redraws, is short.
 
 Each ``*_explorer`` function returns a ready explorer; :data:`STAGES` lists
 them by name, for tests and for building pages of explorers.
