@@ -26,8 +26,8 @@ a control's changes the explorer is put back at its starting position (untimed: 
 back, or, if that cannot restore every value, the explorer is built afresh); then the control is set
 programmatically, ``control.value = v``, ``--changes`` times. Each change is timed, wall clock
 (``perf_counter``) and CPU (``process_time``: the work a change is, when other processes share the cores),
-from the assignment to the finished redraw: the moment new PNG bytes are put in ``explorer.image.value`` (an
-observer stamps it; in a kernel that sends the picture to the page), with ``draw_count`` one higher. A
+from the assignment to the finished redraw: the moment the explorer's redraw has put the new PNG bytes in
+``explorer.image.value`` (in a kernel that sends the picture to the page) and ``draw_count`` is one higher. A
 garbage collection that falls due during a redraw runs after it (the explorers pause the collector while
 they draw), between redraws, and is not counted. No asyncio loop runs in a script, so the explorer redraws before the assignment returns, as in the
 tests; a change that does not redraw exactly once is an error.
@@ -199,26 +199,28 @@ def _next_value(control: ipywidgets.Widget, start: Any, alternate: bool, queue: 
 # Timing                                                                      #
 # --------------------------------------------------------------------------- #
 def _time_one(view: Explorer, name: str, value: Any) -> tuple[float, float]:
-    """Set ``view.<name>.value = value``: wall-clock and CPU ms to the new PNG (the moment it is put in
+    """Set ``view.<name>.value = value``: wall-clock and CPU ms to the end of the redraw (the new PNG is in
     ``view.image``, which sends it to the page); checks it redrew exactly once."""
     control = getattr(view, name)
     before_count, before_png = view.draw_count, view.image.value
     arrived: list[tuple[float, float]] = []
+    redraw = view._redraw
 
-    def stamp(change: dict) -> None:
+    def timed_redraw() -> None:  # the redraw, then the stopwatch (a PNG equal to the last one notifies no observer)
+        redraw()
         arrived.append((time.perf_counter(), time.process_time()))
 
-    view.image.observe(stamp, names="value")
+    view._redraw = timed_redraw  # this instance only, for this change
     try:
         start, start_cpu = time.perf_counter(), time.process_time()
         control.value = value
     finally:
-        view.image.unobserve(stamp, names="value")
+        del view._redraw
     png = view.image.value
     if len(arrived) != 1 or view.draw_count != before_count + 1 or not bytes(png).startswith(b"\x89PNG") or png is before_png:
         raise RuntimeError(
             f"{view!r}: setting {name}={value!r} did not redraw once "
-            f"(draw_count {before_count} -> {view.draw_count}, {len(arrived)} new PNG(s); caption: {view.caption.value})"
+            f"(draw_count {before_count} -> {view.draw_count}, {len(arrived)} redraw(s); caption: {view.caption.value})"
         )
     return (arrived[0][0] - start) * 1000.0, (arrived[0][1] - start_cpu) * 1000.0
 

@@ -110,3 +110,16 @@ def test_the_bench_closes_an_explorer_it_is_done_with(bench):
     del view
     gc.collect()
     assert figure() is None and slider() is None
+
+
+def test_a_redraw_that_draws_the_same_picture_is_timed(bench):
+    """The broadcast stage shows one window's operands: moving the height from 9 to 6 keeps window 8's labels,
+    so the new PNG equals the old one (no observer of the image fires); the change is still one redraw, timed."""
+    from swin_viz.widgets import explorer
+
+    view = explorer("broadcast")
+    before = bytes(view.image.value)
+    wall, cpu = bench.time_changes(view, "height", [6])
+    assert bytes(view.image.value) == before and view.draw_count == 2
+    assert wall[0] > 0 and cpu[0] > 0
+    bench.close(view)
