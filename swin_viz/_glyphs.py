@@ -44,7 +44,7 @@ __all__ = ["COMPOSABLE", "GlyphCacheRenderer", "GlyphCacheCanvas", "canvas_class
 
 #: Characters laid out from their pairs (:meth:`GlyphCacheRenderer._composed`): digits, ASCII punctuation, the
 #: space, the minus sign, the middle dot, the multiplication sign and the lower-case letters but ``f``. In the fonts
-#: matplotlib ships, nothing but kerning acts between them (the one ligatures start with ``f``);
+#: matplotlib ships, nothing but kerning acts between them (their only ligatures start with ``f``);
 #: ``tests/test_glyphs.py`` checks composed layouts against FreeType's.
 COMPOSABLE = frozenset("0123456789 !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~−·×abcdeghijklmnopqrstuvwxyz")
 

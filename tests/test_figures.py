@@ -399,3 +399,21 @@ def test_a_see_through_figure_keeps_its_alpha_at_explorer_compression(example):
     decoded = [np.asarray(Image.open(io.BytesIO(png)).convert("RGBA")) for png in (fast, plain)]
     assert decoded[0][..., 3].min() < 255
     assert np.array_equal(*decoded)
+
+
+def test_vector_output_carries_the_grid_labels(example):
+    """PDF/SVG renderers have no glyph cache: cell numbers, tick labels and axis labels go through their
+    draw_text (kept as text in an SVG with svg.fonttype 'none')."""
+    import io
+
+    import matplotlib
+
+    fig = figures.plot_region_labels(example["labels"], M, S)
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    for text in (">row<", ">column<", ">h_slices[0] = slice(0, -3)"):
+        assert svg.count(text) == 1, text
+    # "8": the cells labelled 8, and the tick labels of row 8 and column 8
+    assert svg.count(">8<") == int((example["labels"] == 8).sum()) + 2
