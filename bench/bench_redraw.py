@@ -272,19 +272,9 @@ def _restore(view: Explorer, build: Callable[[], Explorer], start: dict[str, Any
         for name in off:
             getattr(view, name).value = start[name]
     if any(getattr(view, name).value != value for name, value in start.items()):
-        close(view)
+        view.close()
         view = build()
     return view
-
-
-def close(widget: ipywidgets.Widget) -> None:
-    """Close ``widget`` and every widget inside it. ipywidgets keeps every open widget alive (its registry of
-    instances), so an explorer built and dropped by the benchmark would stay in memory, figure and all, and
-    every full garbage collection (which walks every live object) would grow with each one: in a notebook a
-    kernel holds that notebook's few explorers, not the thirty this script builds."""
-    for child in getattr(widget, "children", ()):
-        close(child)
-    widget.close()
 
 
 def _json_value(value: Any) -> Any:
@@ -323,7 +313,9 @@ def _bench(build: Callable[[], Explorer], changes: int) -> tuple[dict[str, Any],
     result["median_cpu_ms"] = round(statistics.median(c for _, c, _ in every), 1)
     result["max_cpu_ms"] = round(max(c for _, c, _ in every), 1)
     result["slowest_control"] = max(every)[2]
-    close(view)
+    # ipywidgets keeps open widgets alive: without this the thirty explorers built here would all stay in
+    # memory, and every full garbage collection would walk them (a notebook's kernel holds its few explorers)
+    view.close()
     return result, times
 
 

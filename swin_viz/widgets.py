@@ -368,6 +368,28 @@ class Explorer(widgets.VBox):
         return ", ".join(f"{c.description}={c.value}" for c in self.controls if hasattr(c, "value"))
 
     # ---- the machinery -------------------------------------------------------------
+    def close(self) -> None:
+        """Close the explorer and every widget in it, and let its figure go.
+
+        ipywidgets keeps every open widget alive, in the kernel, until it is closed: an explorer whose cell
+        is run again stays in memory with its figure and that figure's kept layouts and chrome (up to
+        :data:`~swin_viz.figures.CHROME_CACHE_BYTES`). ``explorer.close()`` frees them.
+        """
+        # ipywidgets also calls this from __del__, on an explorer whose construction may have failed half-way
+        pending = getattr(self, "_pending", None)
+        if pending is not None:
+            pending.cancel()
+            self._pending = None
+        stack: list[widgets.Widget] = list(self.children)
+        while stack:
+            widget = stack.pop()
+            stack.extend(getattr(widget, "children", ()))
+            widget.close()
+        for control in getattr(self, "controls", ()):  # a control not laid out in the box is closed too
+            control.close()
+        self.figure = None
+        super().close()
+
     def __repr__(self) -> str:  # the text/plain shown beside the widget: stable, short
         return f"{type(self).__name__}({self.title!r}, {self.describe_settings()})"
 

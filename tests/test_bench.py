@@ -97,21 +97,6 @@ def test_unknown_names_are_refused(bench, tmp_path):
         bench.main(["--explorers", "no_such", "--output", str(tmp_path / "x.json")])
 
 
-def test_the_bench_closes_an_explorer_it_is_done_with(bench):
-    """ipywidgets keeps open widgets alive: a closed explorer, figure and all, is freed."""
-    import gc
-    import weakref
-
-    from swin_viz.widgets import explorer
-
-    view = explorer("region_labels")
-    figure, slider = weakref.ref(view.figure), weakref.ref(view.height)
-    bench.close(view)
-    del view
-    gc.collect()
-    assert figure() is None and slider() is None
-
-
 def test_a_redraw_that_draws_the_same_picture_is_timed(bench):
     """The broadcast stage shows one window's operands: moving the height from 9 to 6 keeps window 8's labels,
     so the new PNG equals the old one (no observer of the image fires); the change is still one redraw, timed."""
@@ -122,4 +107,4 @@ def test_a_redraw_that_draws_the_same_picture_is_timed(bench):
     wall, cpu = bench.time_changes(view, "height", [6])
     assert bytes(view.image.value) == before and view.draw_count == 2
     assert wall[0] > 0 and cpu[0] > 0
-    bench.close(view)
+    view.close()

@@ -378,3 +378,17 @@ def test_no_garbage_collection_runs_inside_a_redraw_and_it_is_back_after():
         assert not gc.isenabled() and view.seen[-1] is False
     finally:
         gc.enable()
+
+
+def test_a_closed_explorer_is_freed_with_its_figure():
+    """ipywidgets keeps open widgets alive; explorer.close() closes every widget in it and lets the figure go."""
+    import gc
+    import weakref
+
+    view = explorer("region_labels")
+    figure, slider, image = weakref.ref(view.figure), weakref.ref(view.height), weakref.ref(view.image)
+    view.close()
+    assert view.figure is None and view.comm is None and image().comm is None
+    del view
+    gc.collect()
+    assert figure() is None and slider() is None and image() is None
