@@ -29,8 +29,8 @@ programmatically, ``control.value = v``, ``--changes`` times. Each change is tim
 from the assignment to the finished redraw: the moment the explorer's redraw has put the new PNG bytes in
 ``explorer.image.value`` (in a kernel that sends the picture to the page) and ``draw_count`` is one higher. A
 garbage collection that falls due during a redraw runs after it (the explorers pause the collector while
-they draw), between redraws, and is not counted. No asyncio loop runs in a script, so the explorer redraws before the assignment returns, as in the
-tests; a change that does not redraw exactly once is an error.
+they draw), between redraws, and is not counted. No asyncio loop runs in a script, so the explorer redraws
+before the assignment returns, as in the tests; a change that does not redraw exactly once is an error.
 
 The values come from the control itself (an integer or float slider's ``min``/``max``/``step``, a log
 slider's exponent grid, a selection's options), so none can be invalid, and each differs from the one
