@@ -1194,20 +1194,22 @@ class _TickLabels(Artist):
         return found[1]
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
-        if renderer is None:
-            renderer = self.get_figure(root=True)._get_renderer()
-        found = self._place(renderer)[1]
+        found = self.get_tightbbox(renderer)
         return found if found is not None else Bbox.null()
 
+    def _shown(self) -> bool:
+        """Visible, on an axes whose axis is on (``ax.set_axis_off()`` hides a grid's labels, as it hides ticks)."""
+        return self.get_visible() and self.axes is not None and self.axes.axison
+
     def get_tightbbox(self, renderer: Any = None) -> Bbox | None:
-        if not self.get_visible():
+        if not self._shown():
             return None
         if renderer is None:
             renderer = self.get_figure(root=True)._get_renderer()
         return self._place(renderer)[1]
 
     def draw(self, renderer: Any) -> None:
-        if not self.get_visible():
+        if not self._shown():
             return
         drawn, _ = self._place(renderer)
         for points, lines, colours, prop, align in drawn.values():

@@ -417,3 +417,21 @@ def test_vector_output_carries_the_grid_labels(example):
         assert svg.count(text) == 1, text
     # "8": the cells labelled 8, and the tick labels of row 8 and column 8
     assert svg.count(">8<") == int((example["labels"] == 8).sum()) + 2
+
+
+def test_a_grid_with_its_axis_off_shows_no_labels(example):
+    """``ax.set_axis_off()`` hides a grid's tick and axis labels (one artist), as it hides matplotlib's ticks."""
+    import io
+
+    import matplotlib
+
+    fig = figures.plot_region_labels(example["labels"], M, S)
+    ticks = next(a for a in fig.axes[0].artists if isinstance(a, figures._TickLabels))
+    renderer = fig.canvas.get_renderer()
+    assert ticks.get_tightbbox(renderer) is not None
+    fig.axes[0].set_axis_off()
+    assert ticks.get_tightbbox(renderer) is None
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buffer, format="svg")
+    assert ">row<" not in buffer.getvalue() and ">column<" not in buffer.getvalue()
