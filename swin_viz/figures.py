@@ -946,8 +946,8 @@ def _ink_span(renderer: Any, line: str, prop: FontProperties) -> tuple[float, fl
 
 
 def _draw_lines(
-    artist: Artist, renderer: Any, points: Sequence[tuple[float, float]], lines: list[str], colours: list[Any],
-    prop: FontProperties, align: str,
+    artist: Artist, renderer: Any, points: np.ndarray | Sequence[tuple[float, float]], lines: list[str],
+    colours: list[Any], prop: FontProperties, align: str,
 ) -> None:
     """Draw one-line strings at ``(x, baseline)`` display points, ``align``: ink centred on ``x`` or ending at it.
     The glyph cache's renderer draws each from one cached bitmap on whole pixels; another renderer (PDF,
@@ -1112,7 +1112,7 @@ class _TickLabels(Artist):
         drawn: dict[str, tuple] = {}
         edges = {"x": box.y0, "y": box.x0}  # where each axis label goes beyond: the axes, or the tick labels
         for axis in "xy":
-            positions, strings, _ = self._ticks[axis]
+            positions = self._ticks[axis][0]
             geometry = self._geometry(renderer, axis)
             if geometry is None:
                 continue
@@ -1130,7 +1130,7 @@ class _TickLabels(Artist):
             union = np.array([*line_boxes[:, :2].min(0), *line_boxes[:, 2:].max(0)])
             boxes.append(union)
             edges[axis] = min(edges[axis], union[1] if axis == "x" else union[0])
-            drawn[axis] = ([tuple(p) for p in points], lines, [self._colours[axis]] * len(lines), prop, "center" if axis == "x" else "right")
+            drawn[axis] = (points, lines, [self._colours[axis]] * len(lines), prop, "center" if axis == "x" else "right")
         labelpad = renderer.points_to_pixels(self._labelpad)
         places = {"x": (box.x0 + box.width / 2, edges["x"] - labelpad), "y": (edges["y"] - labelpad, box.y0 + box.height / 2)}
         for axis, label in self._labels.items():
@@ -1168,7 +1168,9 @@ class _TickLabels(Artist):
                 owners += [i] * len(parts)
             if lines:
                 ascent, descent, pitch = metrics
-                leading = (pitch - ascent - descent) / 2 if any("\n" in string for string in strings) else 0.0
+                # half a line gap above and below each line of a string of more than one line, as _string_lines has it
+                multi_line = np.array(["\n" in strings[i] for i in owners])
+                leading = np.where(multi_line, (pitch - ascent - descent) / 2, 0.0)
                 share = 0.5 if axis == "x" else 1.0
                 offsets_np = np.array(offsets, dtype=float).reshape(-1, 2)
                 widths = np.array([_ink_span(renderer, line, prop)[1] for line in lines], dtype=float)

@@ -369,7 +369,7 @@ class Explorer(widgets.VBox):
 
     # ---- the machinery -------------------------------------------------------------
     def close(self) -> None:
-        """Close the explorer and every widget in it, and let its figure go.
+        """Close the explorer and every widget in it (its controls are all laid out in it), and let its figure go.
 
         ipywidgets keeps every open widget alive, in the kernel, until it is closed: an explorer whose cell
         is run again stays in memory with its figure and that figure's kept layouts and chrome (up to
@@ -385,8 +385,6 @@ class Explorer(widgets.VBox):
             widget = stack.pop()
             stack.extend(getattr(widget, "children", ()))
             widget.close()
-        for control in getattr(self, "controls", ()):  # a control not laid out in the box is closed too
-            control.close()
         self.figure = None
         super().close()
 
@@ -995,12 +993,14 @@ NUMERICS_SCALE_RANGE: tuple[float, float] = (-1.0, 4.0)
 NUMERICS_SCALE_STEP = 0.05
 #: Notebook 08's example: a seeded block on the 9x9 map, window 3, shift 1, 8 channels, 2 heads.
 _NUMERICS_LAYOUT = dict(height=9, width=9, window=3, shift=1, channels=8, heads=2, seed=0)
+#: Its map: ``(height, width, window, shift)``.
+_NUMERICS_MAP = tuple(_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift"))
 
 
 @functools.lru_cache(maxsize=1)
 def _numerics_scores() -> torch.Tensor:
     """Notebook 08's scores ``q·kᵀ/√d + bias`` of the seeded block: ``[nW, heads, N, N]`` float64."""
-    h, w, m, s = (_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift"))
+    h, w, m, s = _NUMERICS_MAP
     channels, heads, seed = _NUMERICS_LAYOUT["channels"], _NUMERICS_LAYOUT["heads"], _NUMERICS_LAYOUT["seed"]
     x = torch.randn(1, h, w, channels, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     weights = WindowAttentionWeights.random(channels, heads, m, seed=seed)
@@ -1010,7 +1010,7 @@ def _numerics_scores() -> torch.Tensor:
 
 @functools.lru_cache(maxsize=len(NUMERICS_FILLS))
 def _numerics_mask(fill: float) -> torch.Tensor:
-    return attention_mask(*(_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift")), fill=fill)
+    return attention_mask(*_NUMERICS_MAP, fill=fill)
 
 
 def _numerics_scales() -> torch.Tensor:
@@ -1109,7 +1109,7 @@ class NumericsExplorer(Explorer):
 
 @functools.lru_cache(maxsize=1)
 def _numerics_labels() -> torch.Tensor:
-    return window_labels(*(_NUMERICS_LAYOUT[k] for k in ("height", "width", "window", "shift")))
+    return window_labels(*_NUMERICS_MAP)
 
 
 def numerics_explorer(

@@ -1,7 +1,9 @@
-"""Reading numbers back out of the figures, so tests can check what a student sees."""
+"""Reading numbers back out of the figures, so tests can check what a student sees; and the window layouts the
+property tests draw."""
 
 from __future__ import annotations
 
+from hypothesis import strategies as st
 from matplotlib.axes import Axes
 
 
@@ -37,3 +39,10 @@ def tick_labels(ax: Axes, axis: str) -> list[tuple[float, str]]:
 def as_text(tensor) -> list[list[str]]:
     """A 2-D tensor's entries as the strings the figures print for ints."""
     return [[str(int(v)) for v in row] for row in tensor]
+
+
+def draw_window_and_shift(data: st.DataObject, largest: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A hypothesis draw: a window ``(Mh, Mw)``, each side in ``1..largest``, and a shift ``(sh, sw)`` below it."""
+    window = (data.draw(st.integers(1, largest), "Mh"), data.draw(st.integers(1, largest), "Mw"))
+    shift = (data.draw(st.integers(0, window[0] - 1), "sh"), data.draw(st.integers(0, window[1] - 1), "sw"))
+    return window, shift

@@ -20,6 +20,7 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import draw_window_and_shift
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import SwinConfig
@@ -392,8 +393,7 @@ class TestAgainstOracle:
     @PROPERTY
     @given(data=st.data())
     def test_property_block_equals_oracle(self, data):
-        window = (data.draw(st.integers(1, 4), "Mh"), data.draw(st.integers(1, 4), "Mw"))
-        shift = (data.draw(st.integers(0, window[0] - 1), "sh"), data.draw(st.integers(0, window[1] - 1), "sw"))
+        window, shift = draw_window_and_shift(data, 4)
         H, W = data.draw(st.integers(1, 9), "H"), data.draw(st.integers(1, 9), "W")
         clamp = data.draw(st.sampled_from([None, None, "timm", "torchvision"]), "clamp")
         divides = H % window[0] == 0 and W % window[1] == 0

@@ -19,6 +19,7 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import draw_window_and_shift
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,8 +100,7 @@ class TestEqualsReference:
     @given(data=st.data())
     def test_property_equals_reference(self, data):
         # window grids up to 4x4 (one row or column included), rectangular windows, padding, every dtype
-        window = (data.draw(st.integers(1, 5), "Mh"), data.draw(st.integers(1, 5), "Mw"))
-        shift = (data.draw(st.integers(0, window[0] - 1), "sh"), data.draw(st.integers(0, window[1] - 1), "sw"))
+        window, shift = draw_window_and_shift(data, 5)
         rows, cols = data.draw(st.integers(1, 4), "rows"), data.draw(st.integers(1, 4), "cols")
         Hp, Wp = rows * window[0], cols * window[1]
         H, W = Hp - data.draw(st.integers(0, window[0] - 1), "pad_h"), Wp - data.draw(st.integers(0, window[1] - 1), "pad_w")
