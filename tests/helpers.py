@@ -10,12 +10,14 @@ from matplotlib.axes import Axes
 def cell_texts(ax: Axes, rows: int, cols: int, origin: tuple[float, float] = (0.0, 0.0)) -> list[list[str]]:
     """The texts drawn in the cells of an ``rows x cols`` grid whose cell ``(r, c)`` is centred at ``origin + (c, r)``.
 
-    Cells with no text read as ``""``; a text off the grid is ignored.
+    Cells with no text read as ``""``; a text off the grid is ignored. The figure is drawn first (at its own
+    resolution): a grid's numbers are what its last draw showed, and too small cells drop them.
     """
+    ax.get_figure(root=True).canvas.draw()
     x0, y0 = origin
     grid = [["" for _ in range(cols)] for _ in range(rows)]
     drawn = [(*text.get_position(), text.get_text()) for text in ax.texts]
-    for artist in ax.artists:  # the cell numbers of a grid are one artist (figures._CellNumbers)
+    for artist in ax.artists:  # a grid's cell numbers are one artist (figures._text.CellNumbers)
         if hasattr(artist, "cell_texts") and artist.get_visible():
             drawn += artist.cell_texts()
     for x, y, string in drawn:
@@ -28,7 +30,7 @@ def cell_texts(ax: Axes, rows: int, cols: int, origin: tuple[float, float] = (0.
 
 def tick_labels(ax: Axes, axis: str) -> list[tuple[float, str]]:
     """``(position, string)`` of the tick labels drawn on ``axis`` (``"x"`` or ``"y"``) of ``ax``: a grid panel's
-    come from its one tick-label artist (``figures._TickLabels``), any other axes' from matplotlib's ticks."""
+    come from its one tick-label artist (``figures._text.TickLabels``), any other axes' from matplotlib's ticks."""
     for artist in ax.artists:
         if hasattr(artist, "tick_labels") and artist.get_visible():
             return artist.tick_labels(axis)

@@ -1,0 +1,285 @@
+"""Figures of ``notebooks/05_masked_softmax.ipynb``: the mask at work in the softmax: the leak, Q·Kᵀ against the mask, the weights (walkthrough figures 7-10)."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
+
+from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
+from swin_viz.figures._grid import (
+    as_1d,
+    as_2d,
+    draw_cells,
+    finish_grid,
+    grid_ticks,
+    no_ticks,
+    query_key_axes,
+    token_ticks,
+)
+from swin_viz.figures._pool import (
+    boxes,
+    frame,
+    pooled_legend,
+    pooled_lines,
+    pooled_polygons,
+    pooled_text,
+    set_ratios,
+)
+from swin_viz.figures._style import (
+    FORBIDDEN_COLOUR,
+    MAX_ANNOTATED,
+    SEAM_COLOUR,
+    annotated,
+    fontsize_for,
+    region_colours,
+    tick_step,
+)
+
+__all__ = ["draw_attention_weights", "plot_attention_weights", "plot_leak", "plot_qk_sequences", "plot_qk_alignment", "plot_linear_token_order"]
+
+def draw_attention_weights(ax: Axes, weights: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+    """Draw ``[N, N]`` softmax weights in blues, with two decimals; rows are queries."""
+    weights = as_2d(weights, "weights").double()
+    n = weights.shape[0]
+    colours = matplotlib.colormaps["Blues"](np.clip(weights.numpy(), 0.0, 1.0) * 0.85)
+    texts = [[f"{v:.2f}".lstrip("0") if v >= 0.005 else "0" for v in row] for row in weights.tolist()] if annotated(n) else None
+    draw_cells(ax, colours, texts, fontsize=fontsize_for(n, 70))
+    query_key_axes(ax, n, labels)
+
+
+def plot_attention_weights(
+    weights: torch.Tensor, labels: torch.Tensor, *, unmasked: torch.Tensor | None = None, figure: LabFigure | None = None
+) -> LabFigure:
+    """Softmax weights of one window and head, ``[N, N]``; with ``unmasked`` the same scores without the mask beside it.
+
+    Args:
+        weights: ``[N, N]`` rows of ``masked_window_softmax``.
+        labels: ``[N]`` the window's region labels (on the axes).
+        unmasked: ``[N, N]`` softmax of the same scores with no mask, drawn on the left.
+        figure: a figure this function returned before, to redraw in place.
+    """
+    weights = as_2d(weights, "weights")
+    labels = as_1d(labels, "labels")
+    n = labels.shape[0]
+    panels = [] if unmasked is None else [(as_2d(unmasked, "unmasked"), "softmax(Q·Kᵀ)  (no mask)")]
+    panels.append((weights, "softmax(Q·Kᵀ + mask)"))
+    for grid, _ in panels:
+        if grid.shape != (n, n):
+            raise ValueError(f"weights must be [N, N] with N={n} (len(labels)), got {tuple(grid.shape)}")
+    side = min(5.5, 1.8 + 0.42 * n)
+    size = (len(panels) * side + 0.5, side + 0.6)
+    build = lambda fig: np.atleast_1d(fig.subplots(1, len(panels)))  # noqa: E731
+    with frame(figure, ("attention_weights", len(panels)), size, build) as (fig, axes):
+        for ax, (grid, title) in zip(axes, panels, strict=True):
+            draw_attention_weights(ax, grid, labels)
+            set_title(ax, title, fontsize=10)
+        set_suptitle(fig, "Attention weights of one window (each row sums to 1)", fontsize=11)
+    return fig
+
+
+def plot_leak(
+    origins: torch.Tensor,
+    labels: torch.Tensor,
+    unmasked: torch.Tensor,
+    masked: torch.Tensor,
+    query: int,
+    height: int,
+    width: int,
+    *,
+    figure: LabFigure | None = None,
+) -> LabFigure:
+    """Where one query's attention goes in the original image, without and with the mask (walkthrough figure 7).
+
+    Args:
+        origins: ``[N, 2]`` original ``(row, col)`` of the window's tokens (``token_origins(...)[k]``).
+        labels: ``[N]`` the window's region labels.
+        unmasked: ``[N]`` the query's softmax weights without the mask.
+        masked: ``[N]`` its weights with the mask.
+        query: the query token ``i`` (``0 <= i < N``).
+        height, width: the original feature map's ``H, W``.
+        figure: a figure this function returned before, to redraw in place.
+
+    Left: the original map; the query is starred, each key cell shows the
+    weight it gets without the mask (red: a different region, i.e. across the
+    image). Right: the weights as bars, with and without the mask.
+    """
+    labels = as_1d(labels, "labels")
+    unmasked = as_1d(unmasked, "unmasked").double()
+    masked = as_1d(masked, "masked").double()
+    n = labels.shape[0]
+    if not isinstance(origins, torch.Tensor) or tuple(origins.shape) != (n, 2):
+        raise ValueError(f"origins must be [N, 2] with N={n} (len(labels)), got {getattr(origins, 'shape', None)}")
+    if unmasked.shape[0] != n or masked.shape[0] != n:
+        raise ValueError(f"unmasked and masked must be [N] with N={n}")
+    if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query < n:
+        raise ValueError(f"query must be an int in [0, {n}), got {query!r}")
+    side = min(6.0, 2.0 + 0.42 * width)
+    size = (side + 4.8, max(3.6, side * height / width + 0.8))
+    rows_cols = origins.tolist()
+    label_values = labels.tolist()
+    same = (labels == labels[query]).tolist()
+    background = np.full((height, width, 4), to_rgba("#f2f2f2"))
+    background[origins[:, 0].numpy(), origins[:, 1].numpy()] = region_colours(labels)
+    texts = None
+    if annotated(height, width):
+        texts = [["" for _ in range(width)] for _ in range(height)]
+        for token, (r, c) in enumerate(rows_cols):
+            weight = f"{float(unmasked[token]):.2f}".lstrip("0")
+            texts[r][c] = f"q\n{weight}" if token == query else weight
+    build = lambda fig: fig.subplots(1, 2, width_ratios=[side, 4.2])  # noqa: E731
+    with frame(figure, ("leak",), size, build) as (fig, (grid_ax, bar_ax)):
+        set_ratios(grid_ax, width=[side, 4.2])
+        draw_cells(grid_ax, background, texts, fontsize=fontsize_for(width, 70))
+        corners = np.array(rows_cols, dtype=float)[:, ::-1] - 0.5  # (x, y) of each token's cell
+        others = [token for token in range(n) if not same[token]]
+        pooled_polygons(grid_ax, "query", boxes(*corners[query], 1, 1), edgecolor="black", linewidth=3)
+        pooled_polygons(grid_ax, "other_regions", boxes(corners[others, 0], corners[others, 1], 1, 1) if others else [],
+                  edgecolor=SEAM_COLOUR, linewidth=2.5)
+        finish_grid(grid_ax, height, width)
+        qr, qc = rows_cols[query]
+        set_title(grid_ax, f"original map: query token {query} (q) from ({qr},{qc}), weights without mask\n"
+                        "red boxes: keys from other regions, far away", fontsize=10, chrome=False)
+        positions = np.arange(n)
+        pooled_polygons(bar_ax, "bars/unmasked", boxes(positions - 0.4, 0, 0.4, unmasked.numpy()), facecolor="#fb8072", zorder=1)
+        pooled_polygons(bar_ax, "bars/masked", boxes(positions, 0, 0.4, masked.numpy()), facecolor="#80b1d3", zorder=1)
+        if annotated(n):
+            bar_ax.set_xticks(positions, [f"{j}\n({label_values[j]})" for j in positions], fontsize=fontsize_for(n, 70))
+            bar_ax.set_xlabel("key token j (region label)")
+        else:
+            ticks = positions[:: tick_step(n)]
+            bar_ax.set_xticks(ticks, [str(j) for j in ticks], fontsize=fontsize_for(MAX_ANNOTATED, 70))
+            bar_ax.set_xlabel("key token j")
+        bar_ax.set_ylabel("attention weight")
+        leak_before = float(unmasked[~torch.tensor(same)].sum())
+        leak_after = float(masked[~torch.tensor(same)].sum())
+        set_title(bar_ax, f"weight on other regions: {leak_before:.3f} → {leak_after:.1e}", fontsize=10, chrome=False)
+        pooled_legend(bar_ax, "legend", [("#fb8072", "no mask"), ("#80b1d3", "with mask")], fontsize=8, loc="upper left")
+        margin = 0.05 * (n - 0.2)  # the 5 % autoscale margin ax.bar would leave
+        bar_ax.set_xlim(-0.4 - margin, n - 0.6 + margin)
+        bar_ax.set_ylim(0, 1.05)
+        set_suptitle(fig, "Why the mask matters: without it, the query attends across the image", fontsize=11)
+    return fig
+
+
+def plot_qk_sequences(labels: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
+    """Q as an ``[N, 1]`` column and Kᵀ as a ``[1, N]`` row of one window, in token order (walkthrough figure 8).
+
+    Args:
+        labels: ``[N]`` the window's region labels; cell ``n`` is token ``n``.
+        figure: a figure this function returned before, to redraw in place.
+    """
+    labels = as_1d(labels, "labels")
+    n = labels.shape[0]
+    values = labels.tolist()
+
+    def build(fig: LabFigure) -> tuple[Axes, Axes, Axes]:
+        grid = fig.add_gridspec(2, 2, width_ratios=[1, n], height_ratios=[1, n])
+        q_ax = fig.add_subplot(grid[1, 0])
+        k_ax = fig.add_subplot(grid[0, 1])
+        return q_ax, k_ax, fig.add_subplot(grid[1, 1], sharex=k_ax, sharey=q_ax)
+
+    size = (min(9.0, 2.0 + 0.55 * n), min(7.0, 1.4 + 0.55 * n))
+    with frame(figure, ("qk_sequences",), size, build) as (fig, (q_ax, k_ax, note)):
+        set_ratios(q_ax, width=[1, n], height=[1, n])
+        colours = region_colours(labels)
+        annotate = annotated(n)
+        draw_cells(q_ax, colours[:, None, :], [[f"q{i}\n({values[i]})"] for i in range(n)] if annotate else None,
+                    fontsize=fontsize_for(n, 80))
+        finish_grid(q_ax, n, 1, xlabel="", ylabel="token i")
+        no_ticks(q_ax)  # the cells say which token they are
+        set_title(q_ax, "Q: [N, 1]", fontsize=10)
+        draw_cells(k_ax, colours[None, :, :], [[f"k{j}\n({values[j]})" for j in range(n)]] if annotate else None,
+                    fontsize=fontsize_for(n, 80))
+        finish_grid(k_ax, 1, n, xlabel="", ylabel="")
+        no_ticks(k_ax)
+        set_title(k_ax, "Kᵀ: [1, N]   (label in brackets)", fontsize=10)
+        product = np.full((n, n, 4), to_rgba("#f4f4f4"))
+        draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotate else None,
+                    fontsize=fontsize_for(n, 50))
+        finish_grid(note, n, n, xlabel="Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", ylabel="")
+        no_ticks(note)
+    return fig
+
+
+def plot_qk_alignment(labels: torch.Tensor, mask: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
+    """Entry ``(i, j)`` of Q·Kᵀ pairs query ``i`` with key ``j``: the same pair as the mask's ``(i, j)`` (figure 9).
+
+    Args:
+        labels: ``[N]`` the window's region labels.
+        mask: ``[N, N]`` the window's mask.
+        figure: a figure this function returned before, to redraw in place.
+
+    Cells read ``q_i·k_j``; allowed pairs take the region colour they share,
+    forbidden pairs are dark, as in the mask.
+    """
+    labels = as_1d(labels, "labels")
+    mask = as_2d(mask, "mask")
+    n = labels.shape[0]
+    if mask.shape != (n, n):
+        raise ValueError(f"mask must be [N, N] with N={n} (len(labels)), got {tuple(mask.shape)}")
+    colours = region_colours(labels.unsqueeze(1).expand(n, n)).copy()
+    colours[(mask != 0).numpy()] = to_rgba(FORBIDDEN_COLOUR)
+    show_fill = n <= 9  # beyond that the colour alone says which pairs are masked
+    texts = None
+    if annotated(n):
+        fills = mask.tolist()
+        texts = [
+            [f"q{i}·k{j}" + (f"\n{fills[i][j]:g}" if show_fill and fills[i][j] != 0 else "") for j in range(n)]
+            for i in range(n)
+        ]
+    side = min(7.0, 2.0 + 0.6 * n)
+    with frame(figure, ("qk_alignment",), (side + 0.4, side + 0.4), lambda fig: fig.subplots()) as (fig, ax):
+        draw_cells(ax, colours, texts, fontsize=fontsize_for(n, 55))
+        finish_grid(ax, n, n, xlabel="key token j (label)", ylabel="query token i (label)")
+        token_ticks(ax, labels, axis="x", prefix="k")
+        token_ticks(ax, labels, axis="y", prefix="q")
+        set_title(ax, "Q·Kᵀ + mask: entry (i, j) is q_i·k_j, and mask[i, j] belongs to the same pair", fontsize=10)
+    return fig
+
+
+def plot_linear_token_order(
+    x: torch.Tensor, qkv: torch.Tensor, labels: torch.Tensor, *, figure: LabFigure | None = None
+) -> LabFigure:
+    """``qkv = self.qkv(x)`` acts row by row: token ``n`` of ``x`` becomes row ``n`` of q, k and v (figure 10).
+
+    Args:
+        x: ``[N, C]`` one window's token features.
+        qkv: ``[N, 3C]`` the output of the ``nn.Linear``.
+        labels: ``[N]`` the tokens' region labels (row colours).
+        figure: a figure this function returned before, to redraw in place.
+    """
+    x = as_2d(x, "x")
+    qkv = as_2d(qkv, "qkv")
+    labels = as_1d(labels, "labels")
+    n = labels.shape[0]
+    if x.shape[0] != n or qkv.shape[0] != n:
+        raise ValueError(f"x and qkv must have N={n} rows (len(labels)), got {tuple(x.shape)} and {tuple(qkv.shape)}")
+    channels, out = x.shape[1], qkv.shape[1]
+    values = labels.tolist()
+    ratios = [max(channels, 1), max(out, 1)]
+    size = (min(12.0, 2.5 + 0.55 * (channels + out)), min(7.0, 1.5 + 0.38 * n))
+    with frame(figure, ("linear_token_order",), size, lambda fig: fig.subplots(1, 2, width_ratios=ratios)) as (fig, (left, right)):
+        set_ratios(left, width=ratios)
+        row_colours = region_colours(labels)
+        for ax, matrix, title in ((left, x, f"x: [N, C] = [{n}, {channels}]"), (right, qkv, f"qkv = self.qkv(x): [N, 3C] = [{n}, {out}]")):
+            cols = matrix.shape[1]
+            colours = np.repeat(row_colours[:, None, :], cols, axis=1)
+            texts = [[f"{v:.2f}".replace("-0.00", "0.00") for v in row] for row in matrix.double().tolist()]
+            draw_cells(ax, colours, texts, fontsize=fontsize_for(max(n, cols), 75))
+            finish_grid(ax, n, cols, xlabel="channel", ylabel="token n")
+            grid_ticks(ax).set_ticks("y", range(n), [f"token {i} ({values[i]})" for i in range(n)], fontsize_for(n, 70))
+            set_title(ax, title, fontsize=10, pad=20)
+        if out % 3 == 0 and out > 0:
+            boundaries = (out // 3, 2 * out // 3)
+            pooled_lines(right, "qkv/borders", [((b - 0.5, -0.5), (b - 0.5, n - 0.5)) for b in boundaries], color="black",
+                   linewidth=2, zorder=4)
+            for k, name in enumerate("qkv"):
+                pooled_text(right, f"qkv/{name}", (k + 0.5) * out / 3 - 0.5, -0.6, name, ha="center", va="bottom", fontsize=11,
+                      fontweight="bold", chrome=True)
+        set_suptitle(fig, "nn.Linear multiplies every token by the same weights: token n stays row n", fontsize=11)
+    return fig
+
+
