@@ -25,6 +25,7 @@ from swin_viz.block import (
     seam_neighbours,
     shifted_window_attention,
 )
+from swin_viz.figures.full_block import _leak_text
 from swin_viz.figures import (
     GAP,
     plot_block_leak,
@@ -214,19 +215,19 @@ def test_window_attention_rejects_mismatched_shapes(block):
 # plot_leaked_attention                                                       #
 # --------------------------------------------------------------------------- #
 def test_leak_text_formats():
-    assert figures._leak_text(0.0) == "0"
-    assert figures._leak_text(0.9947) == ".99"
-    assert figures._leak_text(1.0) == "1.00"
-    assert figures._leak_text(7.0e-42) == "7e-42"
-    assert figures._leak_text(2.3e-3) == "2e-3"
+    assert _leak_text(0.0) == "0"
+    assert _leak_text(0.9947) == ".99"
+    assert _leak_text(1.0) == "1.00"
+    assert _leak_text(7.0e-42) == "7e-42"
+    assert _leak_text(2.3e-3) == "2e-3"
 
 
 def test_leaked_attention_figure_shows_both_maps(block):
     leak_off, leak_on = block["leak_off"], block["leak_on"]
     fig = plot_leaked_attention(leak_off[0], leak_on[0], M, S, head=0)
     left, right = fig.axes
-    assert cell_texts(left, H, W) == [[figures._leak_text(v) for v in row] for row in leak_off[0].tolist()]
-    assert cell_texts(right, H, W) == [[figures._leak_text(v) for v in row] for row in leak_on[0].tolist()]
+    assert cell_texts(left, H, W) == [[_leak_text(v) for v in row] for row in leak_off[0].tolist()]
+    assert cell_texts(right, H, W) == [[_leak_text(v) for v in row] for row in leak_on[0].tolist()]
     assert left.get_title().startswith("use_mask=False: 45 of 81 queries leak, largest .99")
     assert right.get_title().startswith("use_mask=True: 45 of 81 queries leak, largest 7e-42")
     # white where exactly zero, else Reds by the weight; with the mask, nothing darker than the palest red
@@ -262,13 +263,13 @@ def test_block_leak_draws_the_query_weights_at_the_keys_places(block):
     left, right = fig.axes
     texts = cell_texts(right, H, W)
     for (r, c), weight in zip(origins.tolist(), weights_row.tolist(), strict=True):
-        assert texts[r][c] == figures._leak_text(weight)
+        assert texts[r][c] == _leak_text(weight)
     assert sum(bool(t) for row in texts for t in row) == M * M  # nothing outside the query's window
     darkest = np.unravel_index(_image_rgba(right)[..., :3].sum(-1).argmin(), (H, W))
     assert tuple(int(v) for v in darkest) == tuple(origins[int(weights_row.argmax())].tolist()) == (7, 0)
     red_boxes = [c for c in right.collections if c.get_gid() == "across"][0]
     assert len(red_boxes.get_paths()) == int(across.sum()) == 8  # every other key of window 8 is across a seam
-    assert right.get_title() == f"query (0, 0): weight across a seam (red boxes) {figures._leak_text(float(weights_row[across].sum()))}"
+    assert right.get_title() == f"query (0, 0): weight across a seam (red boxes) {_leak_text(float(weights_row[across].sum()))}"
     assert left.get_title() == "mask off, head 0: 45 of 81 queries leak, largest .99"
     query_box = [c for c in left.collections if c.get_gid() == "query"][0]
     np.testing.assert_allclose(query_box.get_paths()[0].vertices.min(0), [-0.5, -0.5])
@@ -371,7 +372,7 @@ def test_explorer_block_matches_the_package_on_a_larger_layout():
     view = block_leak_explorer(height=12, width=8, window=4, shift=2, use_mask=False, head=1, query=(0, 7))
     weights = WindowAttentionWeights.random(C, HEADS, 4, seed=0)
     leak = leaked_attention(_example_input(12, 8), weights, HEADS, 4, 2)[0, 1]
-    assert cell_texts(view.figure.axes[0], 12, 8) == [[figures._leak_text(v) for v in row] for row in leak.tolist()]
+    assert cell_texts(view.figure.axes[0], 12, 8) == [[_leak_text(v) for v in row] for row in leak.tolist()]
     largest = f"{float(leak.max()):.3g}"
     assert f"largest {largest}" in view.caption.value
     assert math.isclose(float(view.caption.value.split("puts ")[1].split(" ")[0]), float(leak[0, 7]), rel_tol=1e-2)

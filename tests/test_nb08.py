@@ -17,6 +17,8 @@ from swin_viz import (
     window_labels,
 )
 from swin_viz import figures, widgets
+from swin_viz.figures._canvas import new_figure
+from swin_viz.figures.numerics import _weight_text
 from swin_viz.numerics import (
     DTYPES,
     as_dtype,
@@ -324,7 +326,7 @@ def _pooled(ax, gid):
 
 
 def test_log_weights_panel_prints_tiny_weights_zeros_and_nans(block_scores):
-    fig = figures._new_figure(5, 5)
+    fig = new_figure(5, 5)
     ax = fig.subplots()
     mask = attention_mask(H, W, M, S)
     weights = leaked_weight(block_scores, mask, "float32").weights[8, 0].clone()
@@ -391,7 +393,7 @@ def test_numerics_figure_redraws_in_place(block_scores):
     again = figures.plot_numerics(second, mask[8] != 0, labels, scales, curves, dtype="float16", fill=-100.0, scale=20.0,
                                   window_index=8, head=0, figure=fig)
     assert again is fig and list(fig.axes) == axes
-    assert cell_texts(axes[0], 9, 9)[8][8] == figures._weight_text(float(second[8, 8]))
+    assert cell_texts(axes[0], 9, 9)[8][8] == _weight_text(float(second[8, 8]))
     assert "× 20" in axes[0].get_title() and "float16" in axes[0].get_title()
     assert _pooled(axes[1], "curve/float16").get_linewidth()[0] > _pooled(axes[1], "curve/float32").get_linewidth()[0]
     assert bytes(fig.to_png()).startswith(b"\x89PNG")

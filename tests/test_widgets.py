@@ -9,6 +9,7 @@ from helpers import as_text, cell_texts
 
 from swin_viz import attention_mask, label_difference, region_labels, window_labels
 from swin_viz import widgets
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from swin_viz.widgets import MAX_WINDOWS, STAGES, WINDOW_RANGE, Settings, explorer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -236,16 +237,16 @@ def test_a_picker_change_reuses_the_layout_and_the_chrome(monkeypatch):
     from swin_viz import figures
 
     runs = []
-    real = figures.ConstrainedLayoutEngine.execute
-    monkeypatch.setattr(figures.ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
+    real = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
     view = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3)
-    chromes = list(view.figure._chromes.values())
+    chromes = list(view.figure.chrome_cache.values())
     assert len(chromes) == 1
     runs.clear()
     view.window_index.value = 3
     view.window_index.value = 9
     assert runs == []
-    assert list(view.figure._chromes.values()) == chromes
+    assert list(view.figure.chrome_cache.values()) == chromes
     assert "window 9 (red outline)" in " ".join(t.get_text() for t in view.figure.axes[5].texts)
 
 
@@ -260,17 +261,17 @@ def test_a_layout_shown_before_is_put_back_without_laying_out(monkeypatch):
     from swin_viz import figures
 
     runs = []
-    real = figures.ConstrainedLayoutEngine.execute
-    monkeypatch.setattr(figures.ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
+    real = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", lambda self, fig: runs.append(fig) or real(self, fig))
     view = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3)
     view.height.value = 21
     view.width.value = 14
-    assert len(runs) == 3 and len(view.figure._chromes) == 3
+    assert len(runs) == 3 and len(view.figure.chrome_cache) == 3
     runs.clear()
     view.width.value = 28  # 21 x 28, shown before
     view.height.value = 28  # 28 x 28, the first
     assert runs == []
-    assert len(view.figure._chromes) == 3
+    assert len(view.figure.chrome_cache) == 3
     assert view.window_index.value == 5  # the 21 x 14 map had windows 0..5 only
     fresh = widgets.pipeline_explorer(height=28, width=28, window=7, shift=3, window_index=5)
     pixels = [np.asarray(Image.open(io.BytesIO(bytes(v.image.value))).convert("RGB")) for v in (view, fresh)]
@@ -280,13 +281,13 @@ def test_a_layout_shown_before_is_put_back_without_laying_out(monkeypatch):
 def test_the_kept_layouts_and_chromes_are_bounded(monkeypatch):
     from swin_viz import figures
 
-    monkeypatch.setattr(figures, "LAYOUTS_KEPT", 2)
+    monkeypatch.setattr(figures._canvas, "LAYOUTS_KEPT", 2)
     view = widgets.explorer("region_labels", height=9, width=9, window=3, shift=1)
     for height in (3, 6, 9, 3, 6):
         view.height.value = height
-    assert len(view.figure.get_layout_engine()._kept) == 2
+    assert len(view.figure.retained_layout.kept) == 2
     size = view.figure.canvas.get_renderer()
-    assert len(view.figure._chromes) <= max(1, figures.CHROME_CACHE_BYTES // (4 * int(size.width) * int(size.height)))
+    assert len(view.figure.chrome_cache) <= max(1, figures._canvas.CHROME_CACHE_BYTES // (4 * int(size.width) * int(size.height)))
 
 
 def test_drags_in_a_kernel_are_coalesced_into_one_redraw_of_the_last_position():

@@ -438,7 +438,7 @@ def plot_window_counts(
 
 
 def _side_by_side(fig: LabFigure) -> Any:
-    fig.get_layout_engine().set(wspace=0.12)
+    fig.retained_layout.engine.set(wspace=0.12)
     return fig.subplots(1, 2)
 
 
@@ -456,7 +456,7 @@ def _log_axes(fig: LabFigure) -> Axes:
 
 
 def _cost_axes(fig: LabFigure) -> tuple[Axes, Axes, Axes, Axes]:
-    fig.get_layout_engine().set(wspace=0.08)
+    fig.retained_layout.engine.set(wspace=0.08)
     (flops, counts), (naive, cyclic) = fig.subplots(2, 2, height_ratios=(1, 1.1))
     counts.set_yscale("log")
     counts.yaxis.set_minor_locator(NullLocator())

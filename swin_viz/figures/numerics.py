@@ -13,6 +13,7 @@ from matplotlib.colors import to_rgba
 from swin_viz.figures._canvas import LabFigure, set_title
 from swin_viz.figures._grid import as_1d, as_2d, draw_cells, query_key_axes
 from swin_viz.figures._pool import (
+    boxes,
     frame,
     pooled_lines,
     pooled_polygons,
@@ -73,14 +74,14 @@ def draw_log_weights(
     colours = _log_weight_colours(values)
     texts = [[_weight_text(v) for v in row] for row in values.tolist()] if annotated(n) else None
     draw_cells(ax, colours, texts, fontsize=fontsize_for(n, 62), name="logw")
-    boxes = np.zeros((0, 4, 2))
+    outlines = np.zeros((0, 4, 2))
     if forbidden is not None:
         forbidden = as_2d(forbidden, "forbidden")
         if forbidden.shape != (n, n) or forbidden.dtype != torch.bool:
             raise ValueError(f"forbidden must be a bool [N, N] tensor with N={n}, got {forbidden.dtype} {tuple(forbidden.shape)}")
         rows, cols = np.nonzero(forbidden.numpy())
-        boxes = boxes(cols - 0.45, rows - 0.45, 0.9, 0.9)
-    pooled_polygons(ax, "logw/forbidden", boxes, edgecolor=NAN_COLOUR, linewidth=1.2, zorder=4)
+        outlines = boxes(cols - 0.45, rows - 0.45, 0.9, 0.9)
+    pooled_polygons(ax, "logw/forbidden", outlines, edgecolor=NAN_COLOUR, linewidth=1.2, zorder=4)
     query_key_axes(ax, n, labels)
 
 
