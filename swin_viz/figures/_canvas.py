@@ -25,6 +25,7 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from swin_viz.figures._style import CHROME_CACHE_BYTES, DPI, LAYOUTS_KEPT
+from swin_viz.figures._text import MIN_TEXT_PX
 
 __all__ = ["LabFigure", "RetainedLayout", "new_figure", "set_suptitle", "set_title", "set_chrome", "fast_png", "TICK_PARAMS"]
 
@@ -74,9 +75,15 @@ class LabFigure(Figure):
         """
         engine = self.retained_layout
         engine.execute(self, renderer)
-        if not hasattr(renderer, "copy_from_bbox"):  # a vector backend: one pass
+        if not hasattr(renderer, "copy_from_bbox"):  # a vector backend: one pass, and no smallest size
             super().draw(renderer)
             return
+        with _legible(self, renderer):
+            self.draw_passes(renderer)
+
+    def draw_passes(self, renderer: Any) -> None:
+        """The two passes of :meth:`draw` on a raster renderer, laid out already: the chrome (kept), then the data."""
+        engine = self.retained_layout
         suptitle = self.lab_suptitle.get_text() if self.lab_suptitle is not None else None
         chrome = tuple(_chrome_state(artist) for artist in _chrome_artists(self))
         places = tuple(ax.get_position().bounds for ax in self.axes)
@@ -227,6 +234,26 @@ def _chrome_state(artist: Artist) -> tuple:
     if state is not None:
         return state()
     return artist.get_gid(), id(artist), artist.get_visible()
+
+
+@contextlib.contextmanager
+def _legible(fig: LabFigure, renderer: Any) -> Iterator[None]:
+    """Within: the texts of ``fig`` that would be drawn smaller than :data:`~swin_viz.figures._text.MIN_TEXT_PX`
+    pixels (a small figure rendered at a low resolution) are hidden: dropped, never shrunk. A grid's numbers and
+    tick labels apply the same rule themselves (:mod:`swin_viz.figures._text`)."""
+    scale = renderer.points_to_pixels(1.0)
+    texts = [*fig.texts, *(text for ax in fig.axes for text in (*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(), *ax.get_yticklabels()))]
+    for legend in (ax.get_legend() for ax in fig.axes):
+        if legend is not None:
+            texts += legend.get_texts()
+    hidden = [t for t in texts if t.get_visible() and t.get_text() and t.get_fontsize() * scale < MIN_TEXT_PX]
+    for text in hidden:
+        text.set_visible(False)
+    try:
+        yield
+    finally:
+        for text in hidden:
+            text.set_visible(True)
 
 
 @contextlib.contextmanager

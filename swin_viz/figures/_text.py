@@ -127,39 +127,39 @@ class CellNumbers(_Outlines):
 
     def __init__(self) -> None:
         super().__init__()
-        self._xy = np.zeros((0, 2))
+        self._cell_xy = np.zeros((0, 2))
         self._strings: list[str] = []
         self._colours: list[Any] = []
-        self._size = 10.0
+        self._number_size = 10.0
         self.set_in_layout(False)
 
     def set_cells(self, xy: np.ndarray, strings: list[str], colours: list[Any], fontsize: float) -> None:
         """``strings[i]`` centred at ``xy[i]`` (data coordinates) in ``colours[i]``, at ``fontsize`` points."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         if (
-            self._strings != strings or self._colours != colours or self._size != fontsize
-            or self._xy.shape != xy.shape or not np.array_equal(self._xy, xy)
+            self._strings != strings or self._colours != colours or self._number_size != fontsize
+            or self._cell_xy.shape != xy.shape or not np.array_equal(self._cell_xy, xy)
         ):
-            self._xy, self._strings, self._colours, self._size = xy, list(strings), list(colours), float(fontsize)
+            self._cell_xy, self._strings, self._colours, self._number_size = xy, list(strings), list(colours), float(fontsize)
             self.stale = True
 
     def cell_texts(self) -> list[tuple[float, float, str]]:
         """``(x, y, string)`` of every number the last draw showed (what the tests read back)."""
         if self.drawn_px is None:
             return []
-        return [(float(x), float(y), s) for (x, y), s in zip(self._xy, self._strings)]
+        return [(float(x), float(y), s) for (x, y), s in zip(self._cell_xy, self._strings)]
 
     def _fits(self, renderer: Any) -> bool:
         """Whether the numbers are legible: at least :data:`MIN_TEXT_PX` and each within its cell."""
         scale = renderer.points_to_pixels(1.0)
-        if _raster(renderer) and self._size * scale < MIN_TEXT_PX:
+        if _raster(renderer) and self._number_size * scale < MIN_TEXT_PX:
             return False
         origin, right, below = self.axes.transData.transform([[0, 0], [1, 0], [0, 1]])
         cell_w, cell_h = abs(right[0] - origin[0]), abs(below[1] - origin[1])
         widest = max(self._strings, key=len)
-        x0, y0, x1, y1 = outline(widest, self._size)[1]
+        x0, y0, x1, y1 = outline(widest, self._number_size)[1]
         lines = max(s.count("\n") for s in self._strings) + 1
-        height = (lines - 1) * LINE_SPACING * self._size + digit_height(self._size)
+        height = (lines - 1) * LINE_SPACING * self._number_size + digit_height(self._number_size)
         return (x1 - x0) * scale <= cell_w and height * scale <= cell_h
 
     def draw(self, renderer: Any) -> None:
@@ -168,9 +168,9 @@ class CellNumbers(_Outlines):
         self.drawn_px = None
         if not self._strings or not self._fits(renderer):
             return
-        anchors = self.axes.transData.transform(self._xy)
-        self._draw_strings(renderer, anchors, self._strings, self._colours, self._size)
-        self.drawn_px = self._size * renderer.points_to_pixels(1.0)
+        anchors = self.axes.transData.transform(self._cell_xy)
+        self._draw_strings(renderer, anchors, self._strings, self._colours, self._number_size)
+        self.drawn_px = self._number_size * renderer.points_to_pixels(1.0)
         self.stale = False
 
 
@@ -240,7 +240,7 @@ class TickLabels(_Outlines):
         """What its pixels show (part of the chrome key of :class:`~swin_viz.figures._canvas.LabFigure`)."""
         return self.get_gid(), self.get_visible(), self.layout_inputs(), tuple(self._colours.values())
 
-    def _shown(self) -> bool:
+    def _labels_shown(self) -> bool:
         """Visible, on an axes whose axis is on (``ax.set_axis_off()`` hides a grid's labels, as it hides ticks)."""
         return self.get_visible() and self.axes is not None and self.axes.axison
 
@@ -285,7 +285,7 @@ class TickLabels(_Outlines):
         return found if found is not None else Bbox.null()
 
     def get_tightbbox(self, renderer: Any = None) -> Bbox | None:
-        if not self._shown():
+        if not self._labels_shown():
             return None
         groups = self._place(self.get_figure(root=True).dpi / 72.0)
         if not groups:
@@ -297,7 +297,7 @@ class TickLabels(_Outlines):
         if not self.get_visible():  # hidden while the figure draws what is not chrome: keep what the last draw showed
             return
         self.drawn_px = None
-        if not self._shown():
+        if not self._labels_shown():
             return
         scale = renderer.points_to_pixels(1.0)
         sizes = []
