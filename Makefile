@@ -12,6 +12,7 @@ TORCH  ?= torch==2.13.0
 HOST   ?= 127.0.0.1
 PORT   ?= 8888
 APP_PORT ?= 8866
+TEST_WORKERS ?= 2
 # jupyter refuses to start as root without --allow-root (CI and containers run as root)
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
@@ -33,8 +34,9 @@ lab: $(STAMP)
 app: $(STAMP)
 	$(BIN)/voila app/explorer.ipynb --no-browser --Voila.ip=$(HOST) --port=$(APP_PORT) --token
 
+# Two workers (pytest-xdist): each file runs whole on one worker, the browser tests last (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Re-run every notebook top to bottom and store its outputs (do this after changing swin_viz).
 execute: $(STAMP)
