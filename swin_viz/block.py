@@ -115,9 +115,9 @@ def relative_position_index(window: IntPair) -> torch.Tensor:
     for dim, win in (("h", window_h), ("w", window_w)):
         if win <= 0:
             raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
-    # int64 [N, N, 2] pair offsets three times over (difference, contiguous copy, in-place updates) and their sum
+    # int64 [N, N, 2] pair offsets twice (the difference and its contiguous copy) and their sum
     n_pairs = (window_h * window_w) ** 2
-    check_budget(n_pairs * 56, f"relative_position_index of a {window_h}x{window_w} window")
+    check_budget(n_pairs * 34, f"relative_position_index of a {window_h}x{window_w} window")
     coords = torch.stack(torch.meshgrid(torch.arange(window_h), torch.arange(window_w), indexing="ij"))  # 2, Mh, Mw
     coords_flatten = torch.flatten(coords, 1)  # 2, N
     relative_coords = (coords_flatten[:, :, None] - coords_flatten[:, None, :]).permute(1, 2, 0).contiguous()  # N, N, 2
@@ -244,9 +244,9 @@ class WindowAttentionWeights:
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
         rows = (2 * window_hw[0] - 1) * (2 * window_hw[1] - 1)
-        # every tensor drawn in float64 and then cast (a second copy at most as large)
+        # every tensor drawn in float64, scaled (a copy) and cast (at most a third)
         check_budget(
-            (4 * dim * dim + 4 * dim + rows * num_heads) * 16,
+            (4 * dim * dim + 4 * dim + rows * num_heads) * 12,
             f"WindowAttentionWeights.random(dim={dim}, num_heads={num_heads}, window={window_hw})",
         )
         generator = torch.Generator().manual_seed(seed)
@@ -707,7 +707,7 @@ def pair_relation(
 
 #: Bytes per (query, key) pair of the windows, at the peak of pair_relation and count_wrong_pairs: the float mask
 #: (attention_mask's 14 bytes), the bool relations and, for pair_relation, the int64 indices of one relation's pairs.
-_PAIR_BYTES = {"pair_relation": 110, "count_wrong_pairs": 24}
+_PAIR_BYTES = {"pair_relation": 110, "count_wrong_pairs": 15}
 
 
 def _window_relations(

@@ -382,7 +382,7 @@ def _piece_count(size: int, window: int, shift: int) -> int:
 
 #: Bytes per piece of the naive partition held as Python objects: the (rows, cols) tuple, two slices, the
 #: list slot and a share of the cut positions (measured in tests/test_hardening.py).
-_PIECE_BYTES = 240
+_PIECE_BYTES = 210
 
 
 def _check_pieces_budget(function: str, height: int, width: int, window_hw: Tuple[int, int], shift_hw: Tuple[int, int]) -> None:
@@ -499,7 +499,7 @@ class ShiftedPartitions(NamedTuple):
 
 #: Bytes per token of the (padded) grid at the peak of shifted_partitions: token_origins' 48, the labels of both
 #: partitions (int64, several copies) and the masks of padding (measured in tests/test_hardening.py).
-_PARTITION_BYTES = 160
+_PARTITION_BYTES = 70
 
 
 def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair) -> ShiftedPartitions:
@@ -584,9 +584,9 @@ def multi_head_attention(
         if tuple(bias.shape) != (num_heads, n_tokens, n_tokens):
             raise ValueError(f"bias must have shape [heads, N, N] = {[num_heads, n_tokens, n_tokens]}, got {tuple(bias.shape)}")
     if tokens.device.type != "meta":  # a meta tensor has shapes only (attention_flops counts on them)
-        # scores, scores + bias, + mask, the softmax: four [B_, heads, N, N] tensors of the tokens' dtype at most
+        # the scores and the softmax, and scores + bias and + mask when given: [B_, heads, N, N] each
         check_budget(
-            4 * groups * num_heads * n_tokens * n_tokens * tokens.element_size(),
+            (2 + (bias is not None) + (mask is not None)) * groups * num_heads * n_tokens * n_tokens * tokens.element_size(),
             f"multi_head_attention over {groups} groups of {n_tokens} tokens with {num_heads} heads",
         )
     head_dim = channels // num_heads
@@ -635,7 +635,7 @@ def _naive_grid(
     windows that hold any (the pieces).
     """
     # a bool map of the padded grid, padded (a copy) and partitioned (a copy): the batch does not matter
-    check_budget(3 * (height + window_hw[0]) * (width + window_hw[1]), f"the naive partition of a {height}x{width} map")
+    check_budget(2 * (height + window_hw[0]) * (width + window_hw[1]), f"the naive partition of a {height}x{width} map")
     pads = []
     for size, win, sh in ((height, window_hw[0], shift_hw[0]), (width, window_hw[1], shift_hw[1])):
         before = (win - sh) % win
@@ -673,8 +673,9 @@ def naive_shifted_partition(x: torch.Tensor, window: IntPair, shift: IntPair) ->
     window_hw, shift_hw = _window_layout(height, width, window, shift)
     (top, bottom, left, right), real, kept = _naive_grid(height, width, window_hw, shift_hw)
     windows = window_partition(F.pad(x, (0, 0, left, right, top, bottom)), window_hw)  # [B * nW_all, Mh, Mw, C]
-    windows = windows.view(batch, -1, *window_hw, channels).index_select(1, kept.to(x.device))
-    return windows.reshape(-1, *window_hw, channels), real[kept]
+    # every size spelled out: a -1 cannot be inferred when the batch or the channels are 0
+    windows = windows.view(batch, real.shape[0], *window_hw, channels).index_select(1, kept.to(x.device))
+    return windows.reshape(batch * len(kept), *window_hw, channels), real[kept]
 
 
 def naive_shifted_attention(
@@ -730,7 +731,7 @@ def naive_shifted_attention(
     # back on the padded grid (the windows that held only padding stay zero), then cropped
     (top, bottom, left, right), real_all, kept = _naive_grid(height, width, window_hw, shift_hw)
     grid = torch.zeros(batch, real_all.shape[0], n_tokens, channels, dtype=x.dtype, device=x.device)
-    grid = grid.index_copy(1, kept.to(x.device), attended.view(batch, -1, n_tokens, channels))
+    grid = grid.index_copy(1, kept.to(x.device), attended.view(batch, len(kept), n_tokens, channels))
     height_g, width_g = height + top + bottom, width + left + right
     out = window_reverse(grid.view(-1, *window_hw, channels), window_hw, height_g, width_g)
     return out[:, top : top + height, left : left + width, :].contiguous()

@@ -121,6 +121,8 @@ class Leak(NamedTuple):
     @property
     def worst(self) -> float:
         """The largest leaked weight of any row (NaN if any row is NaN)."""
+        if self.leaked.numel() == 0:  # no query row leaks anything
+            return 0.0
         return float("nan") if bool(self.leaked.isnan().any()) else float(self.leaked.max())
 
 
@@ -230,12 +232,14 @@ def suppression_curve(
         scores that overflowed to ``inf``).
     """
     scores, mask = _check_scores_and_mask(scores, mask)
+    if scores.numel() == 0:  # no row, no worst row
+        raise ValueError(f"scores must hold at least one query row to take the worst of, got shape {tuple(scores.shape)}")
     scales = _check_scales(logit_scales)
     if isinstance(dtypes, (str, torch.dtype)) or not isinstance(dtypes, Sequence) or len(dtypes) == 0:
         raise TypeError(f"dtypes must be a non-empty sequence of dtype names or torch.dtypes, got {dtypes!r}")
     resolved = [as_dtype(d, "dtypes[]") for d in dtypes]
     # every scale at once: S copies of the B*nW windows are S*B images of nW windows, which the mask tiles
-    scaled = (scales.view(-1, 1, 1, 1, 1) * scores.double()).reshape(-1, *scores.shape[1:])  # [S*B_, heads, N, N]
+    scaled = (scales.view(-1, 1, 1, 1, 1) * scores.double()).reshape(scales.numel() * scores.shape[0], *scores.shape[1:])  # [S*B_, heads, N, N]
     curves: Dict[str, torch.Tensor] = {}
     for dtype in resolved:
         leaked = leaked_weight(scaled, mask, dtype).leaked.view(scales.numel(), -1)  # [S, B_*heads*N]
@@ -302,7 +306,7 @@ def fully_masked_row(fill: float, dtype: DtypeLike = torch.float32, *, keys: int
     fill = _check_fill(fill)
     dtype = as_dtype(dtype)
     keys, dim = _positive(keys, "keys"), _positive(dim, "dim")
-    check_budget(keys * (dim + 1) * 16, f"fully_masked_row(keys={keys}, dim={dim})")  # float64 draws and their casts
+    check_budget(keys * (dim + 1) * 12, f"fully_masked_row(keys={keys}, dim={dim})")  # float64 draws, casts, products
     generator = torch.Generator().manual_seed(_check_seed(seed))
     scores = torch.randn(keys, generator=generator, dtype=torch.float64).to(dtype)
     values = torch.randn(keys, dim, generator=generator, dtype=torch.float64).to(dtype)

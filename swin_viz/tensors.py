@@ -131,7 +131,8 @@ MEMORY_BUDGET_BYTES = 2 * 2**30
 def _format_bytes(nbytes: int) -> str:
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if nbytes >= size:
-            return f"{nbytes / size:.3g} {unit}"
+            value = nbytes / size
+            return f"{value:.3g} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
     return f"{nbytes} bytes"
 
 
@@ -371,10 +372,10 @@ def clamp_layout(
 #: (query, key) pair, counted from the tensors each one holds at once (tests/test_hardening.py measures them).
 _BYTES = {
     "region_labels": 8,  # img_mask, int64
-    "window_grid": 16,  # the window ids and window_reverse's contiguous copy, int64
-    "window_labels": 24,  # img_mask, its [1, H, W, 1] view partitioned (a copy), the float labels
+    "window_grid": 8,  # window_reverse's contiguous copy of the (expanded, free) window ids, int64
+    "window_labels": 16,  # img_mask and its partitioned copy, int64
     "token_origins": 48,  # (row, col) int64 stacked, rolled (a copy), partitioned (a copy)
-    "fast_labels": 16,  # the int64 labels and the broadcast band sum
+    "fast_labels": 8,  # the int64 labels (the bands are one row and one column)
     # per pair: the float32 label difference, its != 0 (bool), the first masked_fill (float32), its == 0
     # (bool) and the second masked_fill (float32), all alive at once at the end of the chain
     "attention_mask": 14,
@@ -664,7 +665,7 @@ def _check_fill(fill: object, dtype: torch.dtype = torch.float32) -> float:
     try:
         value = float(fill)
     except OverflowError:  # an int beyond every float
-        value = math.copysign(math.inf, fill)
+        value = -math.inf if fill < 0 else math.inf
         if value < 0:
             raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf") from None
     if math.isnan(value) or value >= 0:
