@@ -262,7 +262,7 @@ def padded_size(height: int, width: int, window: IntPair) -> Tuple[int, int]:
         ``(Hp, Wp)``.
     """
     window_hw, _ = validate_layout(height, width, window, 0, pad=True)
-    return _round_up(height, width, window_hw)
+    return _round_up(int(height), int(width), window_hw)
 
 
 def _round_up(height: int, width: int, window_hw: Tuple[int, int]) -> Tuple[int, int]:
@@ -351,6 +351,7 @@ def clamp_layout(
     if rule not in CLAMP_RULES:
         raise ValueError(f"rule must be one of {sorted(CLAMP_RULES)} (the libraries' clamping rules), got {rule!r}")
     window_hw, shift_hw = validate_layout(height, width, window, shift, pad=True)
+    height, width = int(height), int(width)  # Python ints (validated above), so the pairs returned are ints
     if rule in ("official", "transformers"):
         if window_hw[0] != window_hw[1] or shift_hw[0] != shift_hw[1]:
             raise ValueError(
@@ -544,6 +545,7 @@ def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: i
     """
     _check_tensor(windows, "windows", (4,), "[B*nW, Mh, Mw, C]")
     (window_h, window_w), _ = validate_layout(height, width, window, 0)
+    height, width = int(height), int(width)  # Python ints (validated above): numpy ints would overflow in the views
     if tuple(windows.shape[1:3]) != (window_h, window_w):
         raise ValueError(
             f"windows have shape {tuple(windows.shape)} but window={(window_h, window_w)}: "
@@ -572,6 +574,7 @@ def window_grid(height: int, width: int, window: IntPair) -> torch.Tensor:
         ``LongTensor[H, W]`` with values ``0..nW-1``.
     """
     (window_h, window_w), _ = validate_layout(height, width, window, 0)
+    height, width = int(height), int(width)  # Python ints (validated above): numpy ints would overflow
     _check_layout_budget("window_grid", height, width, (window_h, window_w), _BYTES["window_grid"])
     n_windows = (height // window_h) * (width // window_w)
     ids = torch.arange(n_windows).view(n_windows, 1, 1, 1).expand(n_windows, window_h, window_w, 1)
