@@ -32,7 +32,8 @@ bool/fill (the middle half of the rounds: a wide range means a noisy machine). A
 mask takes 16 MB or more (here 256×256/16/8: 64 MB, twice the L3 cache of the VM this was written
 on) gets three times the rounds: a 50 ms block holds only about 25 of its calls, each of them
 writing to main memory, which every other process shares, so its blocks vary most.
-Writes ``mask.json`` and ``mask.png`` to ``--out`` (default ``bench/results``).
+Writes ``mask.json`` and ``mask.png`` to ``--out`` (default ``bench/results``, the committed results; a
+``--quick`` run writes to the git-ignored ``bench/results/quick`` instead, so a smoke run never overwrites them).
 
 The allocator is pinned, because it decides what a "memory fill" costs: glibc's malloc serves a large
 block either from its heap (memory the process already owns, reused) or from fresh ``mmap`` pages,
@@ -68,6 +69,8 @@ import torch.nn.functional as F
 from swin_viz import allowed_mask, attention_mask, fast_attention_mask, masked_window_softmax
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Where a --quick run writes by default: git-ignored, so its rough numbers never replace the committed ones.
+QUICK_RESULTS = RESULTS / "quick"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -432,16 +435,25 @@ def plot(results: dict, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def output_dir(out: Path | None, quick: bool) -> Path:
+    """The directory a run writes to: ``out`` if given, else the committed results, or the quick ones for ``--quick``."""
+    if out is not None:
+        return out
+    return QUICK_RESULTS if quick else RESULTS
+
+
 def main(argv: List[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few short rounds (a smoke run; numbers are rough)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="interleaved rounds per row (default 15, quick 3; 3x for masks >= 16 MB)")
     parser.add_argument("--block", type=float, default=None, help="seconds per timed block (default 0.05, quick 0.005)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for mask.json and mask.png")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"directory for mask.json and mask.png (default {RESULTS}, or {QUICK_RESULTS} with --quick)")
     parser.add_argument("--allocator", choices=("reuse", "fresh"), default="reuse",
                         help="large blocks from the heap (reuse, default) or fresh mmap pages (fresh)")
     args = parser.parse_args(argv)
+    args.out = output_dir(args.out, args.quick)
     allocator = pin_allocator(args.allocator)
     rounds = args.rounds or (3 if args.quick else 15)
     block = args.block or (0.005 if args.quick else 0.05)

@@ -47,10 +47,11 @@ its slowest change at its large layout (against the :data:`BUDGET_MS` budget), t
 56x56/7/3 over all explorers and all controls (sizes included), and every control whose slowest change
 exceeds the budget. It writes ``bench/results/redraw.json`` (``stages`` and ``explorers``: explorer ->
 layout -> result; ``slowest_change_56x56_ms``, ``slowest_change_large_layout``, ``over_budget``; the older
-``slowest_picker_*`` keys cover the stages' shift/window/query pickers, as before).
+``slowest_picker_*`` keys cover the stages' shift/window/query pickers, as before); a ``--quick`` run writes
+the git-ignored ``bench/results/quick/redraw.json`` instead, so a smoke run never replaces the committed runs.
 
     python bench/bench_redraw.py            # 10 changes per control
-    python bench/bench_redraw.py --quick    # 3 changes per control (a smoke run)
+    python bench/bench_redraw.py --quick    # 3 changes per control (a smoke run), to bench/results/quick/
     python bench/bench_redraw.py --stages region_labels --explorers cost numerics
     python bench/bench_redraw.py --stages --explorers block_leak      # no stage, one notebook explorer
     python bench/bench_redraw.py --label before --output bench/results/redraw.json
@@ -99,6 +100,8 @@ TARGET_LAYOUT = "56x56/7/3"
 #: The goal of the issue list: a redraw after a slider change in under this many ms at 56x56.
 BUDGET_MS = 100.0
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "redraw.json"
+#: Where a --quick run writes by default: git-ignored, so its 3-change smoke numbers never replace the committed runs.
+QUICK_OUTPUT = DEFAULT_OUTPUT.parent / "quick" / "redraw.json"
 #: Controls that set the map size: they alternate between the start and the next smaller size.
 SIZE_CONTROLS = frozenset({"height", "width", "size"})
 #: The stage explorers' picker sliders (the older ``*_picker_*`` keys summarise these).
@@ -499,7 +502,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="3 changes per control instead of 10")
     parser.add_argument("--changes", type=int, default=None, help="changes per control (default 10, or 3 with --quick)")
     parser.add_argument("--label", default="current", help="name of this run in the JSON file (default: current)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"JSON file (default: {DEFAULT_OUTPUT})")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"JSON file (default: {DEFAULT_OUTPUT}, or {QUICK_OUTPUT} with --quick)")
     parser.add_argument("--stages", nargs="*", default=list(STAGES), metavar="STAGE",
                         help=f"stage explorers to measure (default: all; none if the flag is given alone): {', '.join(STAGES)}")
     parser.add_argument("--explorers", nargs="*", default=list(EXPLORERS), metavar="EXPLORER",
@@ -562,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             for name in explorers
         },
     }
-    output: Path = args.output
+    output: Path = args.output or (QUICK_OUTPUT if args.quick else DEFAULT_OUTPUT)
     output.parent.mkdir(parents=True, exist_ok=True)
     stored = json.loads(output.read_text()) if output.exists() else {}
     stored.setdefault("runs", {})[args.label] = run

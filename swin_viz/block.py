@@ -50,13 +50,16 @@ import torch.nn.functional as F
 from swin_viz.tensors import (
     IntPair,
     _as_bool,
-    _as_int,
+    as_int,
     _check_fill,
+    _check_fill_survives,
+    _check_seed,
     _check_tensor,
     _padded_layout,
     _positive,
     as_pair,
     attention_mask,
+    check_budget,
     clamp_layout,
     cyclic_shift,
     masked_window_softmax,
@@ -112,6 +115,9 @@ def relative_position_index(window: IntPair) -> torch.Tensor:
     for dim, win in (("h", window_h), ("w", window_w)):
         if win <= 0:
             raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
+    # int64 [N, N, 2] pair offsets twice (the difference and its contiguous copy) and their sum
+    n_pairs = (window_h * window_w) ** 2
+    check_budget(n_pairs * 34, f"relative_position_index of a {window_h}x{window_w} window")
     coords = torch.stack(torch.meshgrid(torch.arange(window_h), torch.arange(window_w), indexing="ij"))  # 2, Mh, Mw
     coords_flatten = torch.flatten(coords, 1)  # 2, N
     relative_coords = (coords_flatten[:, :, None] - coords_flatten[:, None, :]).permute(1, 2, 0).contiguous()  # N, N, 2
@@ -163,6 +169,8 @@ class WindowAttentionWeights:
             raise TypeError(f"all weights must share one dtype, got {sorted(str(d) for d in dtypes)}")
         if self.qkv_weight.dim() != 2 or self.qkv_weight.shape[0] != 3 * self.qkv_weight.shape[1]:
             raise ValueError(f"qkv_weight must have shape [3C, C], got {tuple(self.qkv_weight.shape)}")
+        if self.qkv_weight.shape[1] == 0:  # a head of 0 channels has no 1/sqrt(d) scale
+            raise ValueError("qkv_weight must have shape [3C, C] with C >= 1 channels, got C = 0")
         dim = self.qkv_weight.shape[1]
         expected = {
             "qkv_bias": (3 * dim,),
@@ -232,15 +240,20 @@ class WindowAttentionWeights:
         for dim_name, win in zip("hw", window_hw, strict=True):
             if win <= 0:
                 raise ValueError(f"window must be positive in each dimension, got window_{dim_name}={win}")
-        seed = _as_int(seed, "seed")
+        seed = _check_seed(seed)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")
+        rows = (2 * window_hw[0] - 1) * (2 * window_hw[1] - 1)
+        # every tensor drawn in float64, scaled (a copy) and cast (at most a third)
+        check_budget(
+            (4 * dim * dim + 4 * dim + rows * num_heads) * 12,
+            f"WindowAttentionWeights.random(dim={dim}, num_heads={num_heads}, window={window_hw})",
+        )
         generator = torch.Generator().manual_seed(seed)
 
         def normal(*shape: int, std: float) -> torch.Tensor:
             return (torch.randn(*shape, generator=generator, dtype=torch.float64) * std).to(dtype)
 
-        rows = (2 * window_hw[0] - 1) * (2 * window_hw[1] - 1)
         return cls(
             qkv_weight=normal(3 * dim, dim, std=dim**-0.5),
             qkv_bias=normal(3 * dim, std=0.1),
@@ -290,6 +303,8 @@ def _check_call(
         raise ValueError(f"weights are for C={weights.dim} channels but x has C={channels} (x.shape[-1])")
     if weights.dtype != x.dtype:
         raise TypeError(f"weights have dtype {weights.dtype} but x has dtype {x.dtype}: use one dtype for both")
+    if weights.qkv_weight.device != x.device:
+        raise ValueError(f"weights are on {weights.qkv_weight.device} but x is on {x.device}: put both on one device")
     pad = _as_bool(pad, "pad")
     if clamp is None:
         effective = (window, shift)
@@ -402,9 +417,11 @@ def shifted_window_attention(
         ``[B, H, W, C]``; with ``return_stages=True`` the pair ``(output, stages)``.
     """
     window_hw, shift_hw, height_p, width_p = _check_call(x, weights, num_heads, window, shift, pad, clamp)
+    num_heads = as_int(num_heads, "num_heads")  # a Python int from here on (numpy ints are accepted)
     use_mask = _as_bool(use_mask, "use_mask")
     return_stages = _as_bool(return_stages, "return_stages")
     fill = _check_fill(fill)
+    _check_fill_survives(fill, x.dtype)  # the mask is cast to x.dtype
     order = _check_order(order)
     batch, height, width, channels = x.shape
     pad_rows, pad_cols = height_p - height, width_p - width
@@ -489,9 +506,12 @@ def oracle_window_attention(
         ``[B, H, W, C]``.
     """
     window_hw, shift_hw, height_p, width_p = _check_call(x, weights, num_heads, window, shift, pad, clamp)
+    num_heads = as_int(num_heads, "num_heads")
     batch, height, width, channels = x.shape
     (window_h, window_w), (shift_h, shift_w) = window_hw, shift_hw
     head_dim = channels // num_heads
+    if batch == 0:  # no image, no token to attend from: the empty output the block gives
+        return x.new_zeros(0, height, width, channels)
 
     # the padded map, written out: zeros, then the real tokens at the top-left
     features = torch.zeros(batch, height_p, width_p, channels, dtype=x.dtype)
@@ -522,8 +542,8 @@ def oracle_window_attention(
             )
             # every head at once: channel h*d + i is channel i of head h
             q = q_all[:, p].view(batch, num_heads, head_dim)  # [B, heads, d]
-            k = k_all[:, neighbours].view(batch, -1, num_heads, head_dim)  # [B, n, heads, d]
-            v = v_all[:, neighbours].view(batch, -1, num_heads, head_dim)
+            k = k_all[:, neighbours].view(batch, len(neighbours), num_heads, head_dim)  # [B, n, heads, d]
+            v = v_all[:, neighbours].view(batch, len(neighbours), num_heads, head_dim)
             scores = (k * q.unsqueeze(1)).sum(-1) / math.sqrt(head_dim) + table[table_rows]  # [B, n, heads]
             attention = torch.softmax(scores, dim=1)  # over the neighbours only
             output[:, r, c] = (attention.unsqueeze(-1) * v).sum(1).reshape(batch, channels)
@@ -548,8 +568,10 @@ def seam_neighbours(height: int, width: int, window: IntPair, shift: IntPair, *,
     Returns:
         ``BoolTensor[nW, N, N]``.
     """
+    height_p, width_p, window_hw, shift_hw = _padded_layout(height, width, window, shift, pad)
+    # token_origins' tensors, then [nW, N, N, 2] and [nW, N, N] bools
+    check_budget(height_p * width_p * (48 + 3 * window_hw[0] * window_hw[1]), f"seam_neighbours of a {height_p}x{width_p} map")
     origins = token_origins(height, width, window, shift, pad=pad)  # [nW, N, 2], padded coordinates
-    _, shift_hw = _padded_layout(height, width, window, shift, pad)[2:]
     return _same_side(origins, shift_hw)
 
 
@@ -591,6 +613,7 @@ def leaked_attention(
     _, stages = shifted_window_attention(
         x, weights, num_heads, window, shift, pad=pad, use_mask=use_mask, clamp=clamp, fill=fill, return_stages=True
     )
+    num_heads = as_int(num_heads, "num_heads")
     window_hw, shift_hw = stages.window, stages.shift
     height_p, width_p = stages.padded_size
     attn = stages["weights"]
@@ -660,16 +683,15 @@ def pair_relation(
     Returns:
         :class:`PairRelation` over the ``H*W`` real tokens.
     """
+    height, width = _positive(height, "height"), _positive(width, "width")  # Python ints: H*W*H*W cannot overflow
     height_p, width_p, window_hw, shift_hw = _padded_layout(height, width, window, shift, True)
     order = _check_order(order)
-    origins, roll_hw = _window_origins(height, width, window_hw, shift_hw, order)
-    real = origins[..., 0] >= 0  # [nW, N]
-    index = torch.where(real, origins[..., 0] * width + origins[..., 1], 0)  # unpadded token number
-    same_side = _same_side(origins, roll_hw)  # [nW, N, N]
-    mask_allows = attention_mask(height, width, window_hw, shift_hw, pad=True) == 0
-    both_real = real.unsqueeze(2) & real.unsqueeze(1)
-
     n_real = height * width
+    check_budget(
+        3 * n_real * n_real + height_p * width_p * window_hw[0] * window_hw[1] * _PAIR_BYTES["pair_relation"],
+        f"pair_relation of a {height}x{width} map ({n_real}x{n_real} pairs, three times; count_wrong_pairs needs no such matrix)",
+    )
+    index, both_real, mask_allows, same_side = _window_relations(height, width, window_hw, shift_hw, order)
     relations = []
     for relation in (both_real, both_real & mask_allows, both_real & same_side):
         k, i, j = relation.nonzero(as_tuple=True)
@@ -681,6 +703,30 @@ def pair_relation(
         matrix.index_fill_(0, queries * n_real + keys, True)
         relations.append(matrix.view(n_real, n_real))
     return PairRelation(*relations)
+
+
+#: Bytes per (query, key) pair of the windows, at the peak of pair_relation and count_wrong_pairs: the float mask
+#: (attention_mask's 14 bytes), the bool relations and, for pair_relation, the int64 indices of one relation's pairs.
+_PAIR_BYTES = {"pair_relation": 110, "count_wrong_pairs": 15}
+
+
+def _window_relations(
+    height: int, width: int, window_hw: Tuple[int, int], shift_hw: Tuple[int, int], order: str
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The relations of :func:`pair_relation`, window by window, before they are scattered into ``[H*W, H*W]``.
+
+    Returns ``(index, both_real, mask_allows, same_side)``: ``index`` ``LongTensor[nW, N]``, the unpadded
+    token number ``r * W + c`` of each window token (0 for padding); the others ``BoolTensor[nW, N, N]``.
+    Every real token sits in exactly one window once, so a pair ``(k, i, j)`` of real tokens is one pair
+    ``(p, q)`` of the map and counts over windows equal counts over the map.
+    """
+    origins, roll_hw = _window_origins(height, width, window_hw, shift_hw, order)
+    real = origins[..., 0] >= 0  # [nW, N]
+    index = torch.where(real, origins[..., 0] * width + origins[..., 1], 0)  # unpadded token number
+    same_side = _same_side(origins, roll_hw)  # [nW, N, N]
+    mask_allows = attention_mask(height, width, window_hw, shift_hw, pad=True) == 0
+    both_real = real.unsqueeze(2) & real.unsqueeze(1)
+    return index, both_real, mask_allows, same_side
 
 
 class WrongPairs(NamedTuple):
@@ -707,11 +753,21 @@ def count_wrong_pairs(
     wrong for any size; roll-then-pad gets none wrong when the window divides
     the map (then there is no padding and the two orders are the same).
 
+    Counted window by window (the pairs :func:`pair_relation` scatters into
+    ``[H*W, H*W]`` matrices), so the memory grows with ``H * W * N``, not ``(H * W)^2``.
+
     Returns:
         :class:`WrongPairs` ``(leaked, blocked)``.
     """
-    relation = pair_relation(height, width, window, shift, order=order)
-    leaked = int((relation.allowed & ~relation.genuine).sum())
-    blocked = int((relation.genuine & ~relation.allowed).sum())
+    height, width = _positive(height, "height"), _positive(width, "width")
+    height_p, width_p, window_hw, shift_hw = _padded_layout(height, width, window, shift, True)
+    order = _check_order(order)
+    check_budget(
+        height_p * width_p * window_hw[0] * window_hw[1] * _PAIR_BYTES["count_wrong_pairs"],
+        f"count_wrong_pairs of a {height}x{width} map in {window_hw[0]}x{window_hw[1]} windows",
+    )
+    _, both_real, mask_allows, same_side = _window_relations(height, width, window_hw, shift_hw, order)
+    leaked = int((both_real & mask_allows & ~same_side).sum())
+    blocked = int((both_real & same_side & ~mask_allows).sum())
     return WrongPairs(leaked, blocked)
 

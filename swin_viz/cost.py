@@ -41,6 +41,8 @@ count is exactly twice ``Omega``; :attr:`MeasuredFlops.multiply_adds` halves it.
 from __future__ import annotations
 
 import math
+import numbers
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -53,11 +55,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from swin_viz.block import WindowAttentionWeights, shifted_window_attention
 from swin_viz.tensors import (
     IntPair,
-    _as_int,
+    as_int,
     _check_fill,
+    _check_fill_survives,
     _check_tensor,
     _padded_layout,
     _positive,
+    check_budget,
     cyclic_shift,
     masked_window_softmax,
     padded_size,
@@ -176,10 +180,13 @@ def naive_shift_flops(height: int, width: int, dim: int, window: IntPair, shift:
         window: ``M`` or ``(Mh, Mw)``.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
     """
-    window_hw, _ = _window_layout(height, width, window, shift)
+    height, width = _positive(height, "height"), _positive(width, "width")
+    window_hw, shift_hw = _window_layout(height, width, window, shift)
     dim = _positive(dim, "dim")
     n_tokens = window_hw[0] * window_hw[1]
-    return window_count(height, width, window, shift, method="padding") * (4 * n_tokens * dim**2 + 2 * n_tokens**2 * dim)
+    # the pieces counted without building them (window_count builds them), so any size costs nothing
+    pieces = _piece_count(height, window_hw[0], shift_hw[0]) * _piece_count(width, window_hw[1], shift_hw[1])
+    return pieces * (4 * n_tokens * dim**2 + 2 * n_tokens**2 * dim)
 
 
 # --------------------------------------------------------------------------- #
@@ -267,13 +274,22 @@ def attention_flops(
             mask, which is built on the CPU; adding it costs no multiply-adds.
     """
     attention = _check_method(attention, ATTENTIONS, "attention")
+    height, width = _positive(height, "height"), _positive(width, "width")
     window_hw, shift_hw = _window_layout(height, width, window, shift)
     weights = WindowAttentionWeights.random(dim, num_heads, window_hw, dtype=torch.float32)  # checks dim, num_heads
+    dim, num_heads = weights.dim, weights.num_heads
+    if not isinstance(device, (str, torch.device)) or str(device) not in ("meta", "cpu"):
+        kind = "" if isinstance(device, (str, torch.device)) else f"{type(device).__name__} "
+        raise (ValueError if kind == "" else TypeError)(f"device must be 'meta' or 'cpu', got {kind}{str(device)!r}")
     device = torch.device(device)
-    if device.type not in ("meta", "cpu"):
-        raise ValueError(f"device must be 'meta' or 'cpu', got {str(device)!r}")
     weights = _weights_on(weights, device)
-    x = torch.randn(1, height, width, dim, generator=torch.Generator().manual_seed(0)).to(device)
+    if device.type == "meta":
+        x = torch.empty(1, height, width, dim, device=device)  # shapes only: no data, no memory
+    else:
+        # the map and about a dozen copies of it through the stages (the attention itself checks its scores)
+        tokens = (height + 2 * window_hw[0]) * (width + 2 * window_hw[1])
+        check_budget(64 * tokens * dim, f"attention_flops({attention!r}) on a {height}x{width}x{dim} map on the cpu")
+        x = torch.randn(1, height, width, dim, generator=torch.Generator().manual_seed(0))
     if attention == "msa":
         return measured_flops(global_attention, x, weights, num_heads)
     if attention == "padding":
@@ -304,11 +320,14 @@ def time_call(
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__} {fn!r}")
     repeat = _positive(repeat, "repeat")
-    warmup = _as_int(warmup, "warmup")
+    warmup = as_int(warmup, "warmup")
     if warmup < 0:
         raise ValueError(f"warmup must be a non-negative int, got {warmup}")
     if threads is not None:
         threads = _positive(threads, "threads")
+        cores = os.cpu_count() or 1
+        if threads > cores:  # torch starts as many threads as asked, and a huge number crashes the process
+            raise ValueError(f"threads must be at most the {cores} logical CPUs of this machine, got {threads}")
     previous = torch.get_num_threads()
     times = []
     try:
@@ -335,12 +354,15 @@ def fit_slope(sizes: Sequence[float], values: Sequence[float]) -> float:
         sizes, values: equally long sequences of positive numbers, at least two
             distinct sizes.
     """
+    for name, seq in (("sizes", sizes), ("values", values)):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__iter__"):
+            raise TypeError(f"{name} must be a sequence of positive numbers, got {type(seq).__name__} {seq!r}")
     sizes, values = list(sizes), list(values)
     if len(sizes) != len(values):
         raise ValueError(f"sizes and values must be equally long, got {len(sizes)} and {len(values)}")
     for name, seq in (("sizes", sizes), ("values", values)):
         for v in seq:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or math.isinf(v):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v > 0 or math.isinf(v):
                 raise ValueError(f"{name} must hold positive finite numbers (they are taken log of), got {v!r}")
     if len(set(sizes)) < 2:
         raise ValueError(f"sizes must hold at least two distinct values to fit a slope, got {sizes}")
@@ -352,6 +374,22 @@ def fit_slope(sizes: Sequence[float], values: Sequence[float]) -> float:
 # --------------------------------------------------------------------------- #
 # Window counts                                                               #
 # --------------------------------------------------------------------------- #
+def _piece_count(size: int, window: int, shift: int) -> int:
+    """``len(_cuts(size, window, shift)) - 1`` without building the cuts: the cuts ``s, s+M, ... < size``,
+    plus 0 when ``s > 0`` (with ``s = 0`` the first of them is 0), plus ``size``; one piece fewer than cuts."""
+    return len(range(shift, size, window)) + (shift > 0)
+
+
+#: Bytes per piece of the naive partition held as Python objects: the (rows, cols) tuple, two slices, the
+#: list slot and a share of the cut positions (measured in tests/test_hardening.py).
+_PIECE_BYTES = 210
+
+
+def _check_pieces_budget(function: str, height: int, width: int, window_hw: Tuple[int, int], shift_hw: Tuple[int, int]) -> None:
+    pieces = _piece_count(height, window_hw[0], shift_hw[0]) * _piece_count(width, window_hw[1], shift_hw[1])
+    check_budget(pieces * _PIECE_BYTES, f"{function} of a {height}x{width} map ({pieces} pieces as Python objects)")
+
+
 def _cuts(size: int, window: int, shift: int) -> List[int]:
     """Borders of the naive shifted partition along one axis: ``0, s, s+M, s+2M, ..., size`` (no repeats)."""
     return sorted({0, size, *range(shift, size, window)})
@@ -377,7 +415,9 @@ def naive_shifted_windows(height: int, width: int, window: IntPair, shift: IntPa
         ``(rows, cols)`` slice pairs, one per non-empty piece, row-major: piece
         ``k`` is ``x[:, rows, cols, :]``.
     """
+    height, width = _positive(height, "height"), _positive(width, "width")
     (window_h, window_w), (shift_h, shift_w) = _window_layout(height, width, window, shift)
+    _check_pieces_budget("naive_shifted_windows", height, width, (window_h, window_w), (shift_h, shift_w))
     row_cuts, col_cuts = _cuts(height, window_h, shift_h), _cuts(width, window_w, shift_w)
     return [
         (slice(top, bottom), slice(left, right))
@@ -404,10 +444,13 @@ def window_count(height: int, width: int, window: IntPair, shift: IntPair = 0, *
         method: a key of :data:`WINDOW_METHODS`.
     """
     method = _check_method(method, WINDOW_METHODS, "method")
+    height, width = _positive(height, "height"), _positive(width, "width")
     window_hw, shift_hw = _window_layout(height, width, window, shift)
     if method == "padding":
         return len(naive_shifted_windows(height, width, window_hw, shift_hw))
     height_p, width_p = padded_size(height, width, window_hw)
+    # float32 zeros, rolled (a copy), partitioned (a copy)
+    check_budget(height_p * width_p * 12, f"window_count(method='cyclic') of a {height_p}x{width_p} map")
     rolled = cyclic_shift(torch.zeros(1, height_p, width_p, 1), shift_hw)
     return window_partition(rolled, window_hw).shape[0]
 
@@ -454,6 +497,11 @@ class ShiftedPartitions(NamedTuple):
     cyclic_per_row: int
 
 
+#: Bytes per token of the (padded) grid at the peak of shifted_partitions: token_origins' 48, the labels of both
+#: partitions (int64, several copies) and the masks of padding (measured in tests/test_hardening.py).
+_PARTITION_BYTES = 70
+
+
 def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair) -> ShiftedPartitions:
     """Both shifted partitions of an ``H x W`` map, labelled by region, padding as ``-1``: what the figures draw.
 
@@ -466,7 +514,11 @@ def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair)
         :class:`ShiftedPartitions`; ``naive.shape[0] == window_count(..., method="padding")``
         and ``cyclic.shape[0] == window_count(..., method="cyclic")``.
     """
+    height, width = _positive(height, "height"), _positive(width, "width")
     window_hw, shift_hw = _window_layout(height, width, window, shift)
+    height_p, width_p = padded_size(height, width, window_hw)
+    grid_tokens = (height_p + window_hw[0]) * (width_p + window_hw[1])  # the naive grid is at most one window larger
+    check_budget(grid_tokens * _PARTITION_BYTES, f"shifted_partitions of a {height}x{width} map")
     origins = token_origins(height, width, window_hw, shift_hw, pad=True)  # [nW, N, 2], padded coordinates
     padding = (origins[..., 0] >= height) | (origins[..., 1] >= width)
     cyclic = window_labels(height, width, window_hw, shift_hw, pad=True).masked_fill(padding, -1)
@@ -531,6 +583,12 @@ def multi_head_attention(
         _check_tensor(bias, "bias", (3,), "[heads, N, N]")
         if tuple(bias.shape) != (num_heads, n_tokens, n_tokens):
             raise ValueError(f"bias must have shape [heads, N, N] = {[num_heads, n_tokens, n_tokens]}, got {tuple(bias.shape)}")
+    if tokens.device.type != "meta":  # a meta tensor has shapes only (attention_flops counts on them)
+        # the scores and the softmax, and scores + bias and + mask when given: [B_, heads, N, N] each
+        check_budget(
+            (2 + (bias is not None) + (mask is not None)) * groups * num_heads * n_tokens * n_tokens * tokens.element_size(),
+            f"multi_head_attention over {groups} groups of {n_tokens} tokens with {num_heads} heads",
+        )
     head_dim = channels // num_heads
     qkv = F.linear(tokens, weights.qkv_weight, weights.qkv_bias)
     qkv = qkv.reshape(groups, n_tokens, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)
@@ -576,6 +634,8 @@ def _naive_grid(
     each grid window are the map's own; ``kept`` ``LongTensor[nW']``, the grid
     windows that hold any (the pieces).
     """
+    # a bool map of the padded grid, padded (a copy) and partitioned (a copy): the batch does not matter
+    check_budget(2 * (height + window_hw[0]) * (width + window_hw[1]), f"the naive partition of a {height}x{width} map")
     pads = []
     for size, win, sh in ((height, window_hw[0], shift_hw[0]), (width, window_hw[1], shift_hw[1])):
         before = (win - sh) % win
@@ -613,8 +673,9 @@ def naive_shifted_partition(x: torch.Tensor, window: IntPair, shift: IntPair) ->
     window_hw, shift_hw = _window_layout(height, width, window, shift)
     (top, bottom, left, right), real, kept = _naive_grid(height, width, window_hw, shift_hw)
     windows = window_partition(F.pad(x, (0, 0, left, right, top, bottom)), window_hw)  # [B * nW_all, Mh, Mw, C]
-    windows = windows.view(batch, -1, *window_hw, channels).index_select(1, kept.to(x.device))
-    return windows.reshape(-1, *window_hw, channels), real[kept]
+    # every size spelled out: a -1 cannot be inferred when the batch or the channels are 0
+    windows = windows.view(batch, real.shape[0], *window_hw, channels).index_select(1, kept.to(x.device))
+    return windows.reshape(batch * len(kept), *window_hw, channels), real[kept]
 
 
 def naive_shifted_attention(
@@ -658,6 +719,8 @@ def naive_shifted_attention(
             "the relative position bias table must match the window"
         )
     fill = _check_fill(fill)
+    if x.is_floating_point():
+        _check_fill_survives(fill, x.dtype)  # the mask is made in x.dtype
     n_tokens = window_hw[0] * window_hw[1]
     windows, real = naive_shifted_partition(x, window_hw, shift_hw)
     zero = torch.zeros((), dtype=x.dtype, device=x.device)
@@ -668,7 +731,7 @@ def naive_shifted_attention(
     # back on the padded grid (the windows that held only padding stay zero), then cropped
     (top, bottom, left, right), real_all, kept = _naive_grid(height, width, window_hw, shift_hw)
     grid = torch.zeros(batch, real_all.shape[0], n_tokens, channels, dtype=x.dtype, device=x.device)
-    grid = grid.index_copy(1, kept.to(x.device), attended.view(batch, -1, n_tokens, channels))
+    grid = grid.index_copy(1, kept.to(x.device), attended.view(batch, len(kept), n_tokens, channels))
     height_g, width_g = height + top + bottom, width + left + right
     out = window_reverse(grid.view(-1, *window_hw, channels), window_hw, height_g, width_g)
     return out[:, top : top + height, left : left + width, :].contiguous()

@@ -28,11 +28,13 @@ import torch.nn.functional as F
 from swin_viz.tensors import (
     IntPair,
     _as_bool,
-    _as_int,
     _check_fill,
+    _check_mask_values,
+    _check_seed,
     _check_tensor,
     _positive,
     attention_mask,
+    check_budget,
     token_origins,
 )
 
@@ -119,6 +121,8 @@ class Leak(NamedTuple):
     @property
     def worst(self) -> float:
         """The largest leaked weight of any row (NaN if any row is NaN)."""
+        if self.leaked.numel() == 0:  # no query row leaks anything
+            return 0.0
         return float("nan") if bool(self.leaked.isnan().any()) else float(self.leaked.max())
 
 
@@ -228,12 +232,14 @@ def suppression_curve(
         scores that overflowed to ``inf``).
     """
     scores, mask = _check_scores_and_mask(scores, mask)
+    if scores.numel() == 0:  # no row, no worst row
+        raise ValueError(f"scores must hold at least one query row to take the worst of, got shape {tuple(scores.shape)}")
     scales = _check_scales(logit_scales)
     if isinstance(dtypes, (str, torch.dtype)) or not isinstance(dtypes, Sequence) or len(dtypes) == 0:
         raise TypeError(f"dtypes must be a non-empty sequence of dtype names or torch.dtypes, got {dtypes!r}")
     resolved = [as_dtype(d, "dtypes[]") for d in dtypes]
     # every scale at once: S copies of the B*nW windows are S*B images of nW windows, which the mask tiles
-    scaled = (scales.view(-1, 1, 1, 1, 1) * scores.double()).reshape(-1, *scores.shape[1:])  # [S*B_, heads, N, N]
+    scaled = (scales.view(-1, 1, 1, 1, 1) * scores.double()).reshape(scales.numel() * scores.shape[0], *scores.shape[1:])  # [S*B_, heads, N, N]
     curves: Dict[str, torch.Tensor] = {}
     for dtype in resolved:
         leaked = leaked_weight(scaled, mask, dtype).leaked.view(scales.numel(), -1)  # [S, B_*heads*N]
@@ -300,7 +306,8 @@ def fully_masked_row(fill: float, dtype: DtypeLike = torch.float32, *, keys: int
     fill = _check_fill(fill)
     dtype = as_dtype(dtype)
     keys, dim = _positive(keys, "keys"), _positive(dim, "dim")
-    generator = torch.Generator().manual_seed(_as_int(seed, "seed"))
+    check_budget(keys * (dim + 1) * 12, f"fully_masked_row(keys={keys}, dim={dim})")  # float64 draws, casts, products
+    generator = torch.Generator().manual_seed(_check_seed(seed))
     scores = torch.randn(keys, generator=generator, dtype=torch.float64).to(dtype)
     values = torch.randn(keys, dim, generator=generator, dtype=torch.float64).to(dtype)
     weights = torch.softmax(scores + torch.tensor(fill, dtype=torch.float32).to(dtype), dim=-1)
@@ -326,6 +333,7 @@ def fewest_allowed_keys(
     Returns:
         ``min`` over windows and query rows of the number of allowed keys.
     """
+    height, width = _positive(height, "height"), _positive(width, "width")
     mask_padding_keys = _as_bool(mask_padding_keys, "mask_padding_keys")
     allowed = attention_mask(height, width, window, shift, pad=pad) == 0  # [nW, N, N]
     if mask_padding_keys:
@@ -365,9 +373,8 @@ def sdpa_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mas
         raise ValueError(f"mask has shape {tuple(mask.shape)} but q has N={n_tokens}: mask must be [nW, {n_tokens}, {n_tokens}]")
     if n_windows == 0 or q.shape[0] % n_windows != 0:
         raise ValueError(f"q.shape[0]={q.shape[0]} must be a multiple of nW={n_windows} (mask.shape[0]): q holds B*nW windows")
+    _check_mask_values(mask)  # 0 / negative fill, or bool
     if mask.dtype != torch.bool:
-        if not mask.is_floating_point():
-            raise TypeError(f"mask must be a float mask (added) or a bool mask (True = attend), got dtype {mask.dtype}")
         mask = mask.to(q.dtype)
     out = F.scaled_dot_product_attention(
         _per_window(q, n_windows), _per_window(k, n_windows), _per_window(v, n_windows), attn_mask=mask.unsqueeze(1)

@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from typing import Sequence, Tuple, Union
 
 import torch
 
 __all__ = [
     "IntPair",
+    "as_int",
+    "MEMORY_BUDGET_BYTES",
+    "check_budget",
     "as_pair",
     "validate_layout",
     "padded_size",
@@ -63,10 +67,107 @@ IntPair = Union[int, Sequence[int]]
 # argument is reported by name and rule, never as an IndexError or a wrong   #
 # mask.                                                                       #
 # --------------------------------------------------------------------------- #
-def _as_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    return int(value)
+def as_int(value: object, name: str) -> int:
+    """``value`` as a Python ``int``: the one check every integer argument of the package goes through.
+
+    Anything ``operator.index`` accepts is an integer: Python ints, numpy
+    integer scalars of every width and sign (``np.uint8(3)``, ``np.int64(9)``),
+    a 0-dimensional integer tensor. The result is always a Python ``int``, so
+    the arithmetic that follows (``height * width``, ``H * W * N``) can neither
+    overflow nor promote types as numpy and torch integers would.
+
+    ``True`` and ``False`` are refused although ``bool`` is a subclass of
+    ``int``: a flag passed in an integer's place is a mistake, not a size.
+
+    Raises:
+        TypeError: naming ``name``, for bools, floats (even ``3.0``), strings,
+            ``None`` and anything else ``operator.index`` refuses.
+    """
+    is_bool = isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+    try:
+        if is_bool:
+            raise TypeError
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}") from None
+
+
+def _check_seed(seed: object) -> int:
+    """``seed`` as an int that ``torch.Generator.manual_seed`` takes: ``-2**63 <= seed < 2**64``."""
+    seed = as_int(seed, "seed")
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"seed must be in [-2**63, 2**64) (what torch.Generator.manual_seed takes), got {seed}")
+    return seed
+
+
+def _check_device(device: object) -> torch.device | None:
+    """``device`` as a ``torch.device`` this build of torch can allocate on (``None`` stays ``None``: torch's default)."""
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be None, a device name such as 'cpu', or a torch.device, got {type(device).__name__} {device!r}")
+    try:
+        checked = torch.device(device)
+        # an empty tensor is the cheapest proof that the device exists in this build; torch reports a
+        # bad name as RuntimeError and 'cuda' on a CPU build as AssertionError, so catch them all here
+        torch.empty(0, device=checked)
+    except Exception as error:  # noqa: BLE001 -- re-raised as the ValueError the rules ask for
+        raise ValueError(f"device={str(device)!r} is not a device this torch build can use: {error}") from None
+    return checked
+
+
+# --------------------------------------------------------------------------- #
+# The memory budget: a layout too large for the machine is refused before     #
+# anything is allocated, with the size, the budget and how to raise it,       #
+# rather than swapping for a minute or dying in the allocator.                #
+# --------------------------------------------------------------------------- #
+#: The most memory one call of the package may allocate, in bytes (2 GiB). Every function whose
+#: output size follows from integer arguments (a layout, a window, a number of keys) estimates its peak
+#: allocation first and raises ``ValueError`` above this. Raise it for a session with
+#: ``swin_viz.tensors.MEMORY_BUDGET_BYTES = 8 * 2**30``.
+MEMORY_BUDGET_BYTES = 2 * 2**30
+
+
+def _format_bytes(nbytes: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            value = nbytes / size
+            return f"{value:.3g} {unit}" if value < 1000 else f"{value:,.0f} {unit}"
+    return f"{nbytes} bytes"
+
+
+def check_budget(nbytes: int, what: str) -> None:
+    """Refuse a call that would allocate more than :data:`MEMORY_BUDGET_BYTES`.
+
+    Args:
+        nbytes: the call's estimated peak allocation, in bytes.
+        what: the call, for the message, e.g. ``"attention_mask(height=4096, ...)"``.
+
+    Raises:
+        ValueError: naming the estimated size, the budget and how to raise the budget.
+    """
+    budget = as_int(MEMORY_BUDGET_BYTES, "swin_viz.tensors.MEMORY_BUDGET_BYTES")
+    nbytes = as_int(nbytes, "nbytes")
+    if nbytes > budget:
+        suggestion = math.ceil(nbytes / 2**30)
+        raise ValueError(
+            f"{what} would allocate about {_format_bytes(nbytes)}, over the memory budget of {_format_bytes(budget)} "
+            f"(swin_viz.tensors.MEMORY_BUDGET_BYTES): use a smaller layout, or raise the budget with "
+            f"swin_viz.tensors.MEMORY_BUDGET_BYTES = {suggestion} * 2**30 if the machine has the memory"
+        )
+
+
+def _check_layout_budget(
+    function: str, height: int, width: int, window_hw: Tuple[int, int], per_position: int, per_pair: int = 0
+) -> None:
+    """:func:`check_budget` for a layout already validated (and padded): ``per_position`` bytes for each of the
+    ``H*W`` positions plus ``per_pair`` for each of its ``nW*N*N = H*W*N`` (query, key) pairs."""
+    positions = height * width
+    pairs = positions * window_hw[0] * window_hw[1]
+    check_budget(
+        positions * per_position + pairs * per_pair,
+        f"{function} of a {height}x{width} map in {window_hw[0]}x{window_hw[1]} windows",
+    )
 
 
 def as_pair(value: IntPair, name: str) -> Tuple[int, int]:
@@ -79,12 +180,12 @@ def as_pair(value: IntPair, name: str) -> Tuple[int, int]:
     if isinstance(value, (tuple, list, torch.Size)):
         if len(value) != 2:
             raise TypeError(f"{name} must be an int or an (h, w) pair of ints, got {len(value)} values {tuple(value)!r}")
-        return _as_int(value[0], f"{name}[0]"), _as_int(value[1], f"{name}[1]")
-    return (_as_int(value, name),) * 2
+        return as_int(value[0], f"{name}[0]"), as_int(value[1], f"{name}[1]")
+    return (as_int(value, name),) * 2
 
 
 def _positive(value: object, name: str) -> int:
-    number = _as_int(value, name)
+    number = as_int(value, name)
     if number <= 0:
         raise ValueError(f"{name} must be a positive int, got {number}")
     return number
@@ -161,7 +262,7 @@ def padded_size(height: int, width: int, window: IntPair) -> Tuple[int, int]:
         ``(Hp, Wp)``.
     """
     window_hw, _ = validate_layout(height, width, window, 0, pad=True)
-    return _round_up(height, width, window_hw)
+    return _round_up(int(height), int(width), window_hw)
 
 
 def _round_up(height: int, width: int, window_hw: Tuple[int, int]) -> Tuple[int, int]:
@@ -250,6 +351,7 @@ def clamp_layout(
     if rule not in CLAMP_RULES:
         raise ValueError(f"rule must be one of {sorted(CLAMP_RULES)} (the libraries' clamping rules), got {rule!r}")
     window_hw, shift_hw = validate_layout(height, width, window, shift, pad=True)
+    height, width = int(height), int(width)  # Python ints (validated above), so the pairs returned are ints
     if rule in ("official", "transformers"):
         if window_hw[0] != window_hw[1] or shift_hw[0] != shift_hw[1]:
             raise ValueError(
@@ -265,6 +367,20 @@ def clamp_layout(
     if rule == "timm":
         return (height if height_small else window_hw[0], width if width_small else window_hw[1]), shift_out
     return window_hw, shift_out  # torchvision: the map is padded up to the window instead
+
+
+#: Bytes each function allocates at its peak, per position of the (padded) map and, for the masks, per
+#: (query, key) pair, counted from the tensors each one holds at once (tests/test_hardening.py measures them).
+_BYTES = {
+    "region_labels": 8,  # img_mask, int64
+    "window_grid": 8,  # window_reverse's contiguous copy of the (expanded, free) window ids, int64
+    "window_labels": 16,  # img_mask and its partitioned copy, int64
+    "token_origins": 48,  # (row, col) int64 stacked, rolled (a copy), partitioned (a copy)
+    "fast_labels": 8,  # the int64 labels (the bands are one row and one column)
+    # per pair: the float32 label difference, its != 0 (bool), the first masked_fill (float32), its == 0
+    # (bool) and the second masked_fill (float32), all alive at once at the end of the chain
+    "attention_mask": 14,
+}
 
 
 def _check_tensor(x: object, name: str, ndims: Tuple[int, ...], shape_text: str) -> torch.Tensor:
@@ -344,7 +460,7 @@ def region_slices(window: int, shift: int) -> Tuple[slice, ...]:
     be empty and its last slice ``slice(0, None)`` would cover the whole map.)
     """
     window = _positive(window, "window")
-    shift = _as_int(shift, "shift")
+    shift = as_int(shift, "shift")
     if not 0 <= shift < window:
         raise ValueError(f"shift={shift} is outside [0, window={window}): the shift must satisfy 0 <= shift < window")
     if shift == 0:
@@ -381,6 +497,7 @@ def region_labels(height: int, width: int, window: IntPair, shift: IntPair, *, p
         ``[Hp, Wp]`` with ``pad=True``.
     """
     height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
+    _check_layout_budget("region_labels", height, width, (window_h, window_w), _BYTES["region_labels"])
     img_mask = torch.zeros((height, width), dtype=torch.long)
     cnt = 0
     for h in region_slices(window_h, shift_h):
@@ -428,6 +545,7 @@ def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: i
     """
     _check_tensor(windows, "windows", (4,), "[B*nW, Mh, Mw, C]")
     (window_h, window_w), _ = validate_layout(height, width, window, 0)
+    height, width = int(height), int(width)  # Python ints (validated above): numpy ints would overflow in the views
     if tuple(windows.shape[1:3]) != (window_h, window_w):
         raise ValueError(
             f"windows have shape {tuple(windows.shape)} but window={(window_h, window_w)}: "
@@ -456,6 +574,8 @@ def window_grid(height: int, width: int, window: IntPair) -> torch.Tensor:
         ``LongTensor[H, W]`` with values ``0..nW-1``.
     """
     (window_h, window_w), _ = validate_layout(height, width, window, 0)
+    height, width = int(height), int(width)  # Python ints (validated above): numpy ints would overflow
+    _check_layout_budget("window_grid", height, width, (window_h, window_w), _BYTES["window_grid"])
     n_windows = (height // window_h) * (width // window_w)
     ids = torch.arange(n_windows).view(n_windows, 1, 1, 1).expand(n_windows, window_h, window_w, 1)
     return window_reverse(ids, (window_h, window_w), height, width)[0, :, :, 0]
@@ -478,6 +598,7 @@ def window_labels(height: int, width: int, window: IntPair, shift: IntPair, *, p
         ``LongTensor[nW, N]`` (``nW`` of the padded map with ``pad=True``).
     """
     height, width, (window_h, window_w), shift_hw = _padded_layout(height, width, window, shift, pad)
+    _check_layout_budget("window_labels", height, width, (window_h, window_w), _BYTES["window_labels"])
     img_mask = region_labels(height, width, (window_h, window_w), shift_hw)
     mask_windows = window_partition(img_mask.view(1, height, width, 1), (window_h, window_w))
     return mask_windows.view(-1, window_h * window_w)
@@ -502,6 +623,7 @@ def token_origins(height: int, width: int, window: IntPair, shift: IntPair, *, p
         ``LongTensor[nW, N, 2]``: ``[..., 0]`` the original row, ``[..., 1]`` the original column.
     """
     height, width, (window_h, window_w), shift_hw = _padded_layout(height, width, window, shift, pad)
+    _check_layout_budget("token_origins", height, width, (window_h, window_w), _BYTES["token_origins"])
     rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
     coordinates = torch.stack((rows, cols), dim=-1).unsqueeze(0)  # [1, H, W, 2]
     windows = window_partition(cyclic_shift(coordinates, shift_hw), (window_h, window_w))
@@ -525,22 +647,47 @@ def label_difference(mask_windows: torch.Tensor) -> torch.Tensor:
         ``[nW, N, N]``, same dtype as ``mask_windows``.
     """
     _check_tensor(mask_windows, "mask_windows", (2,), "[nW, N]")
+    if mask_windows.dtype == torch.bool:
+        # torch refuses ``-`` on bools; the labels are numbers, as window_labels returns them
+        raise TypeError(
+            "mask_windows must hold integer or floating labels, as window_labels(...) returns, got dtype torch.bool "
+            "(convert it with mask_windows.long())"
+        )
     return mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
 
 
 def _check_fill(fill: object, dtype: torch.dtype = torch.float32) -> float:
-    """``fill`` as a float, checked: a negative real number (or ``-inf``) within the range of ``dtype``."""
+    """``fill`` as a float, checked: a negative real number (or ``-inf``) within the range of ``dtype``
+    that does not round to zero in ``dtype`` (a fill of ``-0.0`` masks nothing)."""
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype such as torch.float32, got {dtype!r}")
     if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
         raise TypeError(f"fill must be a real number such as -100.0, got {type(fill).__name__} {fill!r}")
-    if math.isnan(fill) or fill >= 0:
-        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
+    dtype_name = str(dtype).replace("torch.", "")
     lowest = torch.finfo(dtype).min
-    if fill < lowest and not math.isinf(fill):
-        dtype_name = str(dtype).replace("torch.", "")
+    try:
+        value = float(fill)
+    except OverflowError:  # an int beyond every float
+        value = -math.inf if fill < 0 else math.inf
+        if value < 0:
+            raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf") from None
+    if math.isnan(value) or value >= 0:
+        raise ValueError(f"fill must be negative (it is added to the scores of forbidden pairs), got {fill}")
+    if value < lowest and not math.isinf(value):
         raise ValueError(f"fill={fill} does not fit in {dtype_name}: use a value >= {lowest:.4g}, or -inf")
-    return float(fill)
+    _check_fill_survives(value, dtype)
+    return value
+
+
+def _check_fill_survives(fill: float, dtype: torch.dtype) -> None:
+    """Refuse a fill so small that it rounds to ``-0.0`` in ``dtype``: the mask would then mask nothing."""
+    if torch.tensor(fill, dtype=torch.float64).to(dtype).item() == 0.0:
+        dtype_name = str(dtype).replace("torch.", "")
+        smallest = torch.finfo(dtype).tiny * torch.finfo(dtype).eps  # the smallest subnormal of dtype
+        raise ValueError(
+            f"fill={fill} rounds to 0 in {dtype_name}, so the mask would mask nothing: use a fill such as "
+            f"-100.0 (at most -{smallest:.3g} in {dtype_name}), or -inf"
+        )
 
 
 def attention_mask(
@@ -572,9 +719,33 @@ def attention_mask(
         ``FloatTensor[nW, N, N]`` (``nW`` of the padded map with ``pad=True``).
     """
     fill = _check_fill(fill)
+    height_p, width_p, window_hw, _ = _padded_layout(height, width, window, shift, pad)
+    _check_layout_budget("attention_mask", height_p, width_p, window_hw, _BYTES["window_labels"], _BYTES["attention_mask"])
     mask_windows = window_labels(height, width, window, shift, pad=pad).float()
     attn_mask = label_difference(mask_windows)
     return attn_mask.masked_fill(attn_mask != 0, float(fill)).masked_fill(attn_mask == 0, float(0.0))
+
+
+def _check_mask_values(mask: torch.Tensor, name: str = "mask") -> None:
+    """A mask is a bool mask (True = may attend) or an additive float mask: 0 where a query may attend,
+    a negative fill (down to ``-inf``) where it may not. Anything else would change the scores of allowed
+    pairs (a positive entry, a label difference) or poison the softmax (NaN)."""
+    if mask.dtype == torch.bool:
+        return
+    if not mask.is_floating_point():
+        raise TypeError(
+            f"{name} must be a float mask (0 where a query may attend, a negative fill where not, as attention_mask "
+            f"returns) or a bool mask (True where it may attend, as allowed_mask returns), got dtype {mask.dtype}"
+        )
+    if mask.device.type == "meta":  # shapes only, no values to check (attention_flops counts on meta tensors)
+        return
+    if not bool((mask <= 0).all()):  # also False for NaN
+        bad = mask[~(mask <= 0)]
+        raise ValueError(
+            f"{name} must hold 0 (may attend) or a negative fill such as -100.0 or -inf (may not), as "
+            f"attention_mask(...) returns, or be a bool mask; got {bad.numel()} entries that are positive or NaN "
+            f"(e.g. {bad[0].item()})"
+        )
 
 
 def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -592,15 +763,24 @@ def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torc
     ``k`` of every image up with ``mask[k]``; ``unsqueeze(1)`` broadcasts the
     mask over heads and ``unsqueeze(0)`` over images.
 
+    The mask is either the additive float mask of :func:`attention_mask` (0
+    where a query may attend, a negative fill where not; anything positive or
+    NaN is refused) or the bool mask of :func:`allowed_mask` (``True`` = may
+    attend, as ``scaled_dot_product_attention`` reads it). A bool mask stands
+    for the official float mask: 0 where ``True``, ``-100.0`` where ``False``,
+    so ``allowed_mask(...)`` gives exactly the weights of ``attention_mask(...)``.
+
     Args:
-        attn: scores ``Q·Kᵀ``, ``[B_, heads, N, N]`` with ``B_ = B * nW``.
-        mask: ``[nW, N, N]`` from :func:`attention_mask`, or ``None`` for W-MSA
-            without a shift (plain softmax).
+        attn: scores ``Q·Kᵀ``, ``[B_, heads, N, N]`` floating, with ``B_ = B * nW``.
+        mask: ``[nW, N, N]`` float or bool, or ``None`` for W-MSA without a
+            shift (plain softmax).
 
     Returns:
         Attention weights, ``[B_, heads, N, N]``; each row sums to 1.
     """
     _check_tensor(attn, "attn", (4,), "[B*nW, heads, N, N]")
+    if not attn.is_floating_point():
+        raise TypeError(f"attn must be a floating-point tensor of scores, got dtype {attn.dtype}")
     B_, heads, N, N2 = attn.shape
     if N != N2:
         raise ValueError(f"attn must be square in its last two dimensions [.., N, N], got {tuple(attn.shape)}")
@@ -611,8 +791,12 @@ def masked_window_softmax(attn: torch.Tensor, mask: torch.Tensor | None) -> torc
             raise ValueError(f"mask has shape {tuple(mask.shape)} but attn has N={N}: mask must be [nW, {N}, {N}]")
         if nW == 0 or B_ % nW != 0:
             raise ValueError(f"attn.shape[0]={B_} must be a multiple of nW={nW} (mask.shape[0]): attn holds B*nW windows")
+        _check_mask_values(mask)
+        if mask.dtype == torch.bool:
+            mask = torch.zeros(mask.shape, dtype=attn.dtype, device=mask.device).masked_fill(~mask, -100.0)
+        # every size spelled out: a -1 cannot be inferred when a dimension is 0 (no heads, no windows)
         attn = attn.view(B_ // nW, nW, heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
-        attn = attn.view(-1, heads, N, N)
+        attn = attn.view(B_, heads, N, N)
     return torch.softmax(attn, dim=-1)
 
 
@@ -684,6 +868,8 @@ def fast_region_labels(
         ``LongTensor[H, W]`` (``[Hp, Wp]`` with ``pad``).
     """
     height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
+    device = _check_device(device)
+    _check_layout_budget("fast_region_labels", height, width, (window_h, window_w), _BYTES["fast_labels"])
     band_h, _ = _bands(height, window_h, shift_h, device)
     band_w, n_bands_w = _bands(width, window_w, shift_w, device)
     return band_h.unsqueeze(1) * n_bands_w + band_w.unsqueeze(0)
@@ -707,6 +893,8 @@ def fast_window_labels(
         ``LongTensor[nW, N]``.
     """
     height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
+    device = _check_device(device)
+    _check_layout_budget("fast_window_labels", height, width, (window_h, window_w), _BYTES["fast_labels"])
     n_rows, n_cols = height // window_h, width // window_w
     band_h, _ = _bands(height, window_h, shift_h, device)
     band_w, n_bands_w = _bands(width, window_w, shift_w, device)
@@ -727,8 +915,16 @@ def _mask_of(
 ) -> torch.Tensor:
     """``[nW, N, N]`` of ``dtype``: ``forbidden`` on the cross-region pairs, ``allowed`` elsewhere."""
     height, width, (window_h, window_w), (shift_h, shift_w) = _padded_layout(height, width, window, shift, pad)
+    device = _check_device(device)
     n_rows, n_cols = height // window_h, width // window_w
     N = window_h * window_w
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    # the mask, and the one window's column pattern copied into the last column of windows
+    check_budget(
+        (height * width * N + N * N) * itemsize,
+        f"{'allowed_mask' if dtype == torch.bool else 'fast_attention_mask'} of a {height}x{width} map in "
+        f"{window_h}x{window_w} windows ({str(dtype).replace('torch.', '')})",
+    )
     mask = torch.empty((n_rows, n_cols, N, N), dtype=dtype, device=device)
     if shift_w:
         # Every window but the last column holds no column split: fill them. The last column of windows

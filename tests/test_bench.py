@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -108,3 +110,41 @@ def test_a_redraw_that_draws_the_same_picture_is_timed(bench):
     assert bytes(view.image.value) == before and view.draw_count == 2
     assert wall[0] > 0 and cpu[0] > 0
     view.close()
+
+
+# --------------------------------------------------------------------------- #
+# Issue 13, item 8: a quick run never overwrites the committed results        #
+# --------------------------------------------------------------------------- #
+def _git_ignored(path: Path) -> bool:
+    return subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", str(path)], check=False).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs the git checkout")
+def test_quick_runs_write_to_a_git_ignored_folder(bench):
+    mask_spec = importlib.util.spec_from_file_location("bench_mask", ROOT / "bench" / "bench_mask.py")
+    mask_bench = importlib.util.module_from_spec(mask_spec)
+    sys.modules[mask_spec.name] = mask_bench  # its dataclass looks its module up there
+    try:
+        mask_spec.loader.exec_module(mask_bench)
+    finally:
+        sys.modules.pop(mask_spec.name, None)
+    committed = ROOT / "bench" / "results"
+    assert mask_bench.output_dir(None, quick=False) == committed
+    assert mask_bench.output_dir(None, quick=True) == committed / "quick"
+    assert mask_bench.output_dir(Path("elsewhere"), quick=True) == Path("elsewhere")
+    assert bench.DEFAULT_OUTPUT == committed / "redraw.json" and bench.QUICK_OUTPUT == committed / "quick" / "redraw.json"
+    for path in (mask_bench.output_dir(None, quick=True) / "mask.json", bench.QUICK_OUTPUT):
+        assert _git_ignored(path)
+    for path in (committed / "mask.json", committed / "mask.png", bench.DEFAULT_OUTPUT):
+        assert not _git_ignored(path)
+
+
+def test_a_quick_run_leaves_the_full_results_alone(bench, tmp_path, monkeypatch):
+    full, quick = tmp_path / "redraw.json", tmp_path / "quick" / "redraw.json"
+    full.write_text('{"runs": {"current": {"stages": "eleven of them"}}}\n')
+    before = full.read_bytes()
+    monkeypatch.setattr(bench, "DEFAULT_OUTPUT", full)
+    monkeypatch.setattr(bench, "QUICK_OUTPUT", quick)
+    run = bench.main(["--quick", "--stages", "region_labels", "--explorers"])
+    assert full.read_bytes() == before
+    assert json.loads(quick.read_text())["runs"]["current"] == run
