@@ -271,6 +271,7 @@ class Explorer(widgets.VBox):
         self._synced = {spec.name: start[spec.name] for spec in self.CONTROLS if isinstance(spec, IntControl) and spec.follows_choice}
         self._chosen = dict(self._synced)
         self.controls: list[widgets.ValueWidget] = [getattr(self, spec.name) for spec in self.CONTROLS]
+        self._open = True  # it has widgets to close
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
         self.caption = widgets.HTML()
         for control in self.controls:
@@ -367,8 +368,12 @@ class Explorer(widgets.VBox):
         if pending is not None:
             pending.cancel()
             self._pending = None
-        for widget in _made_by(self):
-            widget.close()
+        if getattr(self, "_open", False):  # else closed already, or it made no widget (it refused its arguments)
+            self._open = False
+            for control in self.controls:  # a control still referenced elsewhere no longer keeps the explorer alive
+                control.unobserve(self._on_change, names="value")
+            for widget in _made_by(self):
+                widget.close()
         self.figure = None
         super().close()
 
