@@ -265,10 +265,13 @@ class Explorer(widgets.VBox):
         self._last_draw_end = float("-inf")  # time.monotonic() when the last redraw finished
         allowed = dict(self.ranges(start))
         for spec in self.CONTROLS:
-            control = spec.widget(start[spec.name], allowed[spec.name]) if isinstance(spec, IntControl) else spec.widget(start[spec.name])
-            setattr(self, spec.name, control)
+            if isinstance(spec, IntControl):
+                setattr(self, spec.name, spec.widget(start[spec.name], allowed[spec.name]))
+            else:
+                setattr(self, spec.name, spec.widget(start[spec.name]))
         # the value each follows_choice control was last brought to, and the one the student chose
-        self._synced = {spec.name: start[spec.name] for spec in self.CONTROLS if isinstance(spec, IntControl) and spec.follows_choice}
+        following = [spec.name for spec in self.CONTROLS if isinstance(spec, IntControl) and spec.follows_choice]
+        self._synced = {name: start[name] for name in following}
         self._chosen = dict(self._synced)
         self.controls: list[widgets.ValueWidget] = [getattr(self, spec.name) for spec in self.CONTROLS]
         self._open = True  # it has widgets to close
