@@ -62,7 +62,7 @@ execute: $(STAMP)
 
 # The README's picture: the pipeline explorer's figure for the 9x9 / 3 / 1 walkthrough.
 picture: $(STAMP)
-	$(BIN)/python -c "from swin_viz.widgets import STAGES, Settings; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].draw(Settings()).to_png())"
+	$(BIN)/python -c "from swin_viz.widgets import STAGES, Settings; open('docs/pipeline.png', 'wb').write(STAGES['pipeline'].picture(Settings()).to_png())"
 
 # Time the mask constructions, the masked attention and every explorer's redraw; prints tables, writes
 # bench/results/ (QUICK=1 for a short run, written to the git-ignored bench/results/quick/ instead).

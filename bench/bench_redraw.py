@@ -86,6 +86,7 @@ from swin_viz.widgets import (
     block_leak_explorer,
     cost_explorer,
     explorer,
+    freeze_imported_objects,
     numerics_explorer,
     pad_order_explorer,
 )
@@ -207,18 +208,16 @@ def _time_one(view: Explorer, name: str, value: Any) -> tuple[float, float]:
     control = getattr(view, name)
     before_count, before_png = view.draw_count, view.image.value
     arrived: list[tuple[float, float]] = []
-    redraw = view._redraw
 
-    def timed_redraw() -> None:  # the redraw, then the stopwatch (a PNG equal to the last one notifies no observer)
-        redraw()
+    def stop() -> None:  # the stopwatch, at the end of the redraw (a PNG equal to the last one notifies no observer)
         arrived.append((time.perf_counter(), time.process_time()))
 
-    view._redraw = timed_redraw  # this instance only, for this change
+    view.redraw_listeners.append(stop)
     try:
         start, start_cpu = time.perf_counter(), time.process_time()
         control.value = value
     finally:
-        del view._redraw
+        view.redraw_listeners.remove(stop)
     png = view.image.value
     if len(arrived) != 1 or view.draw_count != before_count + 1 or not bytes(png).startswith(b"\x89PNG") or png is before_png:
         raise RuntimeError(
@@ -255,17 +254,6 @@ def time_control(view: Explorer, name: str, changes: int) -> tuple[list[float], 
     return wall, cpu, values
 
 
-def _control_names(view: Explorer) -> list[str]:
-    """The attribute names of ``view.controls``, in layout order."""
-    by_id = {id(value): name for name, value in vars(view).items() if isinstance(value, ipywidgets.Widget)}
-    names = []
-    for control in view.controls:
-        if id(control) not in by_id:
-            raise RuntimeError(f"{view!r}: control {control.description!r} is not an attribute of the explorer")
-        names.append(by_id[id(control)])
-    return names
-
-
 def _restore(view: Explorer, build: Callable[[], Explorer], start: dict[str, Any]) -> Explorer:
     """Put every control back at its ``start`` value (untimed); builds the explorer afresh if that does not work."""
     for _ in range(3):
@@ -289,7 +277,7 @@ def _bench(build: Callable[[], Explorer], changes: int) -> tuple[dict[str, Any],
     t0 = time.perf_counter()
     view = build()
     build_ms = (time.perf_counter() - t0) * 1000.0
-    names = _control_names(view)
+    names = list(view.control_names())
     start = {name: getattr(view, name).value for name in names}
     result: dict[str, Any] = {"build_ms": round(build_ms, 1), "sliders": {}}
     times: dict[str, tuple[list[float], list[float]]] = {}
@@ -576,4 +564,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    # the imported modules out of the collector's scans, as a long-running kernel may choose to (importing the
+    # explorers does not do it): a full collection, when one falls due, then walks only what the explorers made
+    freeze_imported_objects()
     main(sys.argv[1:])

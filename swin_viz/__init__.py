@@ -13,13 +13,19 @@ Three layers, each stage in one place:
 
 from swin_viz.block import (
     PAD_ORDERS,
+    BlockLayout,
     BlockStages,
+    PadOrderLayout,
     PairRelation,
     WindowAttentionWeights,
     WrongPairs,
+    block_layout,
     count_wrong_pairs,
+    example_block_run,
     leaked_attention,
     oracle_window_attention,
+    pad_order_layout,
+    padding_queries,
     pair_relation,
     relative_position_index,
     seam_neighbours,
@@ -85,5 +91,11 @@ __all__ = [
     "relative_position_index",
     "seam_neighbours",
     "shifted_window_attention",
+    "PadOrderLayout",
+    "pad_order_layout",
+    "padding_queries",
+    "BlockLayout",
+    "block_layout",
+    "example_block_run",
 ]
 __version__ = "0.1.0"

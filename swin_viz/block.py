@@ -64,6 +64,7 @@ from swin_viz.tensors import (
     cyclic_shift,
     masked_window_softmax,
     padded_size,
+    region_labels,
     reverse_cyclic_shift,
     token_origins,
     window_partition,
@@ -83,6 +84,12 @@ __all__ = [
     "pair_relation",
     "WrongPairs",
     "count_wrong_pairs",
+    "PadOrderLayout",
+    "pad_order_layout",
+    "padding_queries",
+    "BlockLayout",
+    "block_layout",
+    "example_block_run",
 ]
 
 #: The two orders in which real code combines padding and the cyclic shift.
@@ -771,3 +778,97 @@ def count_wrong_pairs(
     blocked = int((both_real & same_side & ~mask_allows).sum())
     return WrongPairs(leaked, blocked)
 
+
+
+# --------------------------------------------------------------------------- #
+# What the explorers of notebooks 06 and 07 draw                              #
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class PadOrderLayout:
+    """One layout in one padding order, as notebook 07's explorer draws it (see :func:`pad_order_layout`).
+
+    Attributes:
+        token_ids: ``[Hp, Wp]`` the rolled, padded map this order partitions: ``row * W + col``, ``-1`` for padding.
+        labels: ``[Hp, Wp]`` the mask's region labels, ``region_labels(H, W, window, shift, pad=True)``.
+        leaked: ``[H, W]`` per query token, the keys the mask allows across a seam.
+        blocked: ``[H, W]`` per query token, the same-side keys the mask forbids.
+        padding_queries: how many real query tokens the mask lets attend to at least one padding token.
+    """
+
+    token_ids: torch.Tensor
+    labels: torch.Tensor
+    leaked: torch.Tensor
+    blocked: torch.Tensor
+    padding_queries: int
+
+
+def pad_order_layout(height: int, width: int, window: IntPair, shift: IntPair, order: str) -> PadOrderLayout:
+    """Compute :class:`PadOrderLayout` for an ``H x W`` map, padded in ``order`` (see :data:`PAD_ORDERS`).
+
+    The windows are those :func:`pair_relation` uses for ``order``; ``leaked`` and ``blocked`` sum its
+    relations per query, so their totals are :func:`count_wrong_pairs`.
+
+    Args:
+        height, width: the unpadded ``H, W`` (any positive size; it is padded).
+        window: ``M`` or ``(Mh, Mw)``.
+        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
+        order: ``"pad-then-roll"`` or ``"roll-then-pad"``.
+    """
+    height_p, width_p, window_hw, shift_hw = _padded_layout(height, width, window, shift, True)
+    relation = pair_relation(height, width, window_hw, shift_hw, order=order)  # checks order
+    origins, _ = _window_origins(height, width, window_hw, shift_hw, order)  # [nW, N, 2], -1 for padding
+    ids = torch.where(origins[..., 0] >= 0, origins[..., 0] * width + origins[..., 1], -1)
+    return PadOrderLayout(
+        token_ids=window_reverse(ids.view(-1, *window_hw, 1), window_hw, height_p, width_p)[0, :, :, 0],
+        labels=region_labels(height, width, window_hw, shift_hw, pad=True),
+        leaked=(relation.allowed & ~relation.genuine).sum(1).view(height, width),
+        blocked=(relation.genuine & ~relation.allowed).sum(1).view(height, width),
+        padding_queries=padding_queries(height, width, window_hw, shift_hw, order),
+    )
+
+
+def padding_queries(height: int, width: int, window: IntPair, shift: IntPair, order: str) -> int:
+    """How many real query tokens the mask lets attend to at least one padding token, in ``order``'s windows
+    (:func:`pair_relation` defines both orders)."""
+    _, _, window_hw, shift_hw = _padded_layout(height, width, window, shift, True)
+    origins, _ = _window_origins(height, width, window_hw, shift_hw, _check_order(order))  # -1 for padding
+    real = origins[..., 0] >= 0  # [nW, N]
+    allowed = attention_mask(height, width, window_hw, shift_hw, pad=True) == 0  # [nW, N, N]
+    return int(((allowed & ~real.unsqueeze(1)).any(-1) & real).sum())
+
+
+class BlockLayout(NamedTuple):
+    """Where the tokens of one layout go (see :func:`block_layout`)."""
+
+    origins: torch.Tensor  #: ``[nW, N, 2]``: :func:`~swin_viz.tensors.token_origins`
+    neighbours: torch.Tensor  #: ``[nW, N, N]``: :func:`seam_neighbours`
+    place: torch.Tensor  #: ``[H, W, 2]``: window ``k`` and slot ``i`` of the token that starts at ``(row, col)``
+
+
+def block_layout(height: int, width: int, window: IntPair, shift: IntPair) -> BlockLayout:
+    """The layout's :func:`~swin_viz.tensors.token_origins`, :func:`seam_neighbours`, and their inverse: for
+    every place of the ``H x W`` map, the window and slot its token lands in (the window divides the map)."""
+    origins = token_origins(height, width, window, shift)
+    n_windows, n_tokens = origins.shape[:2]
+    place = torch.empty(height, width, 2, dtype=torch.long)
+    slots = torch.stack(torch.meshgrid(torch.arange(n_windows), torch.arange(n_tokens), indexing="ij"), dim=-1)
+    place[origins[..., 0], origins[..., 1]] = slots
+    return BlockLayout(origins, seam_neighbours(height, width, window, shift), place)
+
+
+def example_block_run(
+    height: int, width: int, window: IntPair, shift: IntPair, *, use_mask: bool, channels: int, heads: int, seed: int
+) -> Tuple[BlockStages, torch.Tensor]:
+    """Notebook 06's block on an ``H x W`` layout: seeded weights (:meth:`WindowAttentionWeights.random`) and a
+    seeded float64 input ``[1, H, W, channels]`` (``torch.randn`` with generator seed ``seed``).
+
+    Returns its stages (:func:`shifted_window_attention` with ``return_stages=True``) and its
+    ``[heads, H, W]`` :func:`leaked_attention`.
+    """
+    weights = WindowAttentionWeights.random(channels, heads, window, seed=seed)
+    generator = torch.Generator().manual_seed(as_int(seed, "seed"))
+    x = torch.randn(1, height, width, channels, generator=generator, dtype=torch.float64)
+    with torch.no_grad():
+        _, stages = shifted_window_attention(x, weights, heads, window, shift, use_mask=use_mask, return_stages=True)
+        leak = leaked_attention(x, weights, heads, window, shift, use_mask=use_mask)[0]
+    return stages, leak

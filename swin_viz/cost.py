@@ -93,6 +93,8 @@ __all__ = [
     "shifted_partitions",
     "time_call",
     "fit_slope",
+    "CostCurves",
+    "cost_curves",
 ]
 
 #: The attentions :func:`attention_flops` can measure, by name.
@@ -735,3 +737,30 @@ def naive_shifted_attention(
     height_g, width_g = height + top + bottom, width + left + right
     out = window_reverse(grid.view(-1, *window_hw, channels), window_hw, height_g, width_g)
     return out[:, top : top + height, left : left + width, :].contiguous()
+
+
+# --------------------------------------------------------------------------- #
+# The curves of notebook 09's explorer                                        #
+# --------------------------------------------------------------------------- #
+class CostCurves(NamedTuple):
+    """What notebook 09's explorer plots against the map size ``h = w`` (see :func:`cost_curves`)."""
+
+    tokens: List[int]  #: ``hw`` per size
+    flops: Dict[str, List[int]]  #: ``"msa"`` and ``"w-msa"`` multiply-adds per size
+    counts: Dict[str, List[int]]  #: ``"cyclic"`` and ``"padding"`` window counts per size, built
+    paper: List[int]  #: the paper's padded window count per size, ``(ceil(h/M)+1)**2``
+
+
+def cost_curves(sizes: Sequence[int], window: int, shift: int, dim: int) -> CostCurves:
+    """The cost of square maps ``h = w`` in ``sizes``, with window ``M``, shift ``s`` and ``C = dim`` channels.
+
+    Multiply-adds are :func:`msa_flops` and :func:`wmsa_flops` (on the map padded to a multiple of ``M``, as
+    the block runs it); the window counts are :func:`window_count` of both methods (the partitions built) and
+    :func:`window_count_formula` of padding (the paper's).
+    """
+    return CostCurves(
+        tokens=[n * n for n in sizes],
+        flops={"msa": [msa_flops(n, n, dim) for n in sizes], "w-msa": [wmsa_flops(n, n, dim, window, pad=True) for n in sizes]},
+        counts={method: [window_count(n, n, window, shift, method=method) for n in sizes] for method in ("cyclic", "padding")},
+        paper=[window_count_formula(n, n, window, shift, method="padding") for n in sizes],
+    )

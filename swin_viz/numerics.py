@@ -25,6 +25,7 @@ from typing import Dict, NamedTuple, Sequence, Union
 import torch
 import torch.nn.functional as F
 
+from swin_viz.block import WindowAttentionWeights, shifted_window_attention
 from swin_viz.tensors import (
     IntPair,
     _as_bool,
@@ -50,6 +51,9 @@ __all__ = [
     "fully_masked_row",
     "fewest_allowed_keys",
     "sdpa_window_attention",
+    "EXAMPLE_BLOCK",
+    "example_scores",
+    "example_mask",
 ]
 
 #: The floating dtypes the notebook compares, by name (float64 is the reference).
@@ -380,3 +384,27 @@ def sdpa_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mas
         _per_window(q, n_windows), _per_window(k, n_windows), _per_window(v, n_windows), attn_mask=mask.unsqueeze(1)
     )
     return out.reshape(q.shape)
+
+
+# --------------------------------------------------------------------------- #
+# Notebook 08's example, as its explorer draws it                             #
+# --------------------------------------------------------------------------- #
+#: Notebook 08's example block: a seeded block on the 9x9 map, window 3, shift 1, 8 channels, 2 heads.
+EXAMPLE_BLOCK: Dict[str, int] = {"height": 9, "width": 9, "window": 3, "shift": 1, "channels": 8, "heads": 2, "seed": 0}
+
+
+def example_scores() -> torch.Tensor:
+    """Notebook 08's scores ``q·kᵀ/√d + bias`` (before the mask) of :data:`EXAMPLE_BLOCK`: ``[nW, heads, N, N]``
+    float64, from a ``torch.randn`` input and :meth:`~swin_viz.block.WindowAttentionWeights.random` weights,
+    both seeded with its ``seed``."""
+    h, w, m, s, channels, heads, seed = (EXAMPLE_BLOCK[k] for k in ("height", "width", "window", "shift", "channels", "heads", "seed"))
+    x = torch.randn(1, h, w, channels, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    weights = WindowAttentionWeights.random(channels, heads, m, seed=seed)
+    with torch.no_grad():
+        _, stages = shifted_window_attention(x, weights, heads, m, s, return_stages=True)
+    return stages["scores"]
+
+
+def example_mask(fill: float = -100.0) -> torch.Tensor:
+    """The ``[nW, N, N]`` mask of :data:`EXAMPLE_BLOCK`'s layout, ``fill`` on forbidden pairs."""
+    return attention_mask(*(EXAMPLE_BLOCK[k] for k in ("height", "width", "window", "shift")), fill=fill)

@@ -353,13 +353,16 @@ def test_explorer_redraws_into_one_figure_and_matches_a_fresh_one():
     "kwargs, error, match",
     [
         ({"window": 9, "height": 9, "width": 9}, ValueError, r"window=9 is outside the explorer's range \[2, 8\]"),
-        ({"height": 10}, ValueError, "window_h=3 does not divide height=10"),
-        ({"height": 27}, ValueError, "at most 8 windows"),
-        ({"shift": 3}, ValueError, "shift_h=3 is outside"),
-        ({"head": 2}, ValueError, r"head must be an int in \[0, 2\)"),
+        ({"height": 10}, ValueError, r"height=10 must be a multiple of 3 in \[3, 24\]"),
+        ({"height": 27}, ValueError, r"height=27 must be a multiple of 3 in \[3, 24\]"),
+        ({"shift": 3}, ValueError, r"shift=3 is outside the explorer's range \[0, 2\]"),
+        ({"head": 2}, ValueError, r"head must be one of \[0, 1\], got 2"),
+        ({"head": 0.0}, TypeError, "head must be an int, got float"),
         ({"use_mask": 1}, TypeError, "use_mask must be True or False"),
-        ({"query": (9, 0)}, ValueError, r"query=\(9, 0\) must lie on the 9x9 map"),
+        ({"query": (9, 0)}, ValueError, r"query_row=9 is outside the explorer's range \[0, 8\]"),
+        ({"query": (0, 9)}, ValueError, r"query_col=9 is outside the explorer's range \[0, 8\]"),
         ({"query": 1.5}, TypeError, "query must be an int"),
+        ({"query": (1, 2, 3)}, TypeError, r"query must be an int or an \(h, w\) pair of ints"),
     ],
 )
 def test_bad_starting_settings_are_named(kwargs, error, match):

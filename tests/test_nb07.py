@@ -26,9 +26,9 @@ from swin_viz import (
     window_partition,
 )
 from swin_viz import figures
-from swin_viz.block import PAD_ORDERS, WindowAttentionWeights
+from swin_viz.block import PAD_ORDERS, WindowAttentionWeights, pad_order_layout
 from swin_viz.figures import PAD_ORDER_ANNOTATED, LabFigure, plot_label_maps, plot_pad_order
-from swin_viz.widgets import PAD_ORDER_MAX_SIZE, PAD_ORDER_MAX_WINDOW, PadOrderExplorer, pad_order_explorer, pad_order_layout
+from swin_viz.widgets import PAD_ORDER_MAX_SIZE, PAD_ORDER_MAX_WINDOW, PadOrderExplorer, pad_order_explorer
 
 
 @pytest.fixture(autouse=True)
@@ -363,7 +363,8 @@ def test_explorer_sliders_reach_their_extremes_without_error():
     [
         ({"height": PAD_ORDER_MAX_SIZE + 1}, ValueError, r"height=25 is outside the explorer's range \[1, 24\]"),
         ({"window": 9}, ValueError, r"window_h=9 is outside the explorer's range \[1, 8\]"),
-        ({"shift": 3}, ValueError, r"shift_h=3 is outside \[0, window_h=3\)"),
+        ({"shift": 3}, ValueError, r"shift_h=3 is outside the explorer's range \[0, 2\]"),
+        ({"shift": (0, 4), "window": (3, 4)}, ValueError, r"shift_w=4 is outside the explorer's range \[0, 3\]"),
         ({"order": "sideways"}, ValueError, "order must be one of"),
         ({"window": 2.5}, TypeError, "window must be an int"),
     ],

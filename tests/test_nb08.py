@@ -19,6 +19,7 @@ from swin_viz import (
 from swin_viz import figures, widgets
 from swin_viz.figures._canvas import new_figure
 from swin_viz.figures.numerics import _weight_text
+from swin_viz.widgets import numerics as explorer08
 from swin_viz.numerics import (
     DTYPES,
     as_dtype,
@@ -405,7 +406,7 @@ def test_numerics_figure_redraws_in_place(block_scores):
 def test_numerics_explorer_opens_on_float32_minus_100(block_scores):
     view = widgets.numerics_explorer()
     assert view.draw_count == 1 and bytes(view.image.value).startswith(b"\x89PNG")
-    assert torch.equal(widgets._numerics_scores(), block_scores)  # the notebook's scores
+    assert torch.equal(explorer08.numerics_scores(), block_scores)  # the notebook's scores
     assert "worst leaked weight of any query 2.221e-41, invisible" in view.caption.value
     assert repr(view) == (
         "NumericsExplorer('08 · What the fill leaves on forbidden keys, per dtype', "
@@ -413,7 +414,7 @@ def test_numerics_explorer_opens_on_float32_minus_100(block_scores):
     )
     assert cell_texts(view.figure.axes[0], 9, 9)[8][7] == "1e-41"
     # the slider's positions are the curves' grid
-    scales = widgets._numerics_scales()
+    scales = explorer08.numerics_scales()
     assert scales.numel() == 101 and float(scales[0]) == pytest.approx(0.1) and float(scales[-1]) == pytest.approx(1e4)
 
 
@@ -422,12 +423,12 @@ def test_numerics_explorer_follows_its_controls():
     view.dtype.value = "float16"
     assert "worst leaked weight of any query 0.000e+00, exactly 0" in view.caption.value
     assert set(cell_texts(view.figure.axes[0], 9, 9)[8][:5]) == {"0"}
-    view.logit_scale.value = float(widgets._numerics_scales()[60])  # 10^2
+    view.logit_scale.value = float(explorer08.numerics_scales()[60])  # 10^2
     assert "visible (> 1e-3)" in html_unescape(view.caption.value)
     view.fill.value = "-inf"
     assert "exactly 0" in view.caption.value
     view.logit_scale.value = 1e4  # 1e4 * 7.55 overflows float16
-    (row,) = leaked_weight(widgets._numerics_scores() * 1e4, widgets._numerics_mask(float("-inf")), "float16").leaked.isnan().nonzero().tolist()
+    (row,) = leaked_weight(explorer08.numerics_scores() * 1e4, explorer08.numerics_mask(float("-inf")), "float16").leaked.isnan().nonzero().tolist()
     assert row == [7, 1, 8]
     assert "NaN in 1 query row (window 7, head 1, query 8): float16 scores overflowed" in view.caption.value
     assert "NaN" not in {t for row in cell_texts(view.figure.axes[0], 9, 9) for t in row}  # window 8, head 0
@@ -445,18 +446,18 @@ def html_unescape(text: str) -> str:
 
 def test_every_reachable_numerics_position_draws():
     view = widgets.numerics_explorer()
-    scales = widgets._numerics_scales()
+    scales = explorer08.numerics_scales()
     figure = view.figure
     # every position through the drawing code (no PNG: fast), then the extremes through the widget
     for fill, fill_value in widgets.NUMERICS_FILLS.items():
-        mask = widgets._numerics_mask(fill_value)
+        mask = explorer08.numerics_mask(fill_value)
         for dtype in widgets.NUMERICS_DTYPES:
             for scale in scales.tolist():
-                leak = leaked_weight(widgets._numerics_scores() * scale, mask, dtype)
+                leak = leaked_weight(explorer08.numerics_scores() * scale, mask, dtype)
                 for k, head in ((8, 0), (7, 1)):
                     figure = figures.plot_numerics(
-                        leak.weights[k, head], mask[k] != 0, widgets._numerics_labels()[k], scales,
-                        widgets._numerics_curves(fill_value), dtype=dtype, fill=fill_value, scale=scale,
+                        leak.weights[k, head], mask[k] != 0, explorer08.numerics_labels()[k], scales,
+                        explorer08.numerics_curves(fill_value), dtype=dtype, fill=fill_value, scale=scale,
                         window_index=k, head=head, figure=figure,
                     )
             view.fill.value, view.dtype.value = fill, dtype
@@ -472,7 +473,11 @@ def test_numerics_explorer_rejects_bad_settings():
         widgets.numerics_explorer(fill="-1e9")
     with pytest.raises(ValueError, match="logit_scale must be a number in"):
         widgets.numerics_explorer(logit_scale=0.0)
-    with pytest.raises(ValueError, match=r"window_index must be an int in \[0, 9\)"):
+    with pytest.raises(ValueError, match=r"window_index=9 is outside the explorer's range \[0, 8\]"):
         widgets.numerics_explorer(window_index=9)
-    with pytest.raises(ValueError, match=r"head must be an int in \[0, 2\)"):
+    with pytest.raises(ValueError, match=r"head=2 is outside the explorer's range \[0, 1\]"):
+        widgets.numerics_explorer(head=2)
+    with pytest.raises(TypeError, match="head must be an int, got bool True"):
         widgets.numerics_explorer(head=True)
+    with pytest.raises(TypeError, match="logit_scale must be a number in"):
+        widgets.numerics_explorer(logit_scale="1")

@@ -497,6 +497,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from swin_viz import figures, widgets  # noqa: E402
+from swin_viz.widgets.cost import cost_limits, explorer_cost_curves  # noqa: E402
 from swin_viz.figures import (  # noqa: E402
     COST_COLOURS,
     PADDING_COLOUR,
@@ -640,9 +641,9 @@ class TestCostFigures:
 
 def cost_arguments(size, window, shift, dim):
     """What CostExplorer passes to plot_cost for these slider values."""
-    tokens, flops, counts, paper = widgets._cost_curves(window, shift, dim)
+    tokens, flops, counts, paper = explorer_cost_curves(window, shift, dim)
     parts = shifted_partitions(size, size, window, shift)
-    flop_limits, count_limits = widgets._cost_limits()
+    flop_limits, count_limits = cost_limits()
     kwargs = {"window": window, "shift": shift, "marker": size - 1, "flop_limits": flop_limits, "count_limits": count_limits}
     return (tokens, flops, widgets.COST_SIZES, counts, paper, parts), kwargs
 
@@ -744,11 +745,12 @@ class TestCostExplorer:
     @pytest.mark.parametrize(
         "kwargs, error, pattern",
         [
-            ({"height": 9}, TypeError, "unknown cost_explorer argument"),
+            ({"height": 9}, TypeError, "unexpected keyword argument 'height'"),
             ({"size": 0}, ValueError, r"size=0 is outside the explorer's range \[1, 64\]"),
             ({"size": 65}, ValueError, r"size=65 is outside"),
             ({"window": 1}, ValueError, r"window=1 is outside the explorer's range \[2, 16\]"),
-            ({"window": 5, "shift": 5}, ValueError, r"shift=5 is outside \[0, window=5\)"),
+            ({"window": 5, "shift": 5}, ValueError, r"shift=5 is outside the explorer's range \[0, 4\]"),
+            ({"dim": 800}, ValueError, r"dim=800 must be a multiple of 16 in \[16, 768\]"),
             ({"dim": 100}, ValueError, r"dim=100 must be a multiple of 16 in \[16, 768\]"),
             ({"size": True}, TypeError, "size must be an int"),
             ({"window": 7.0}, TypeError, "window must be an int"),

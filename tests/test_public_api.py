@@ -56,8 +56,10 @@ def _findings(path: Path) -> list[str]:
                 found.append(f"{where}:{node.lineno}: reads the private attribute {ast.unparse(node)}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr", "hasattr"):
             if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
-                if _private(node.args[1].value):
-                    found.append(f"{where}:{node.lineno}: {node.func.id}(..., {node.args[1].value!r})")
+                name = node.args[1].value
+                own = isinstance(node.args[0], ast.Name) and node.args[0].id == "self" and name not in _library_names()
+                if _private(name) and not own:
+                    found.append(f"{where}:{node.lineno}: {node.func.id}(..., {name!r})")
     return found
 
 
