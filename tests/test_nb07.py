@@ -284,7 +284,7 @@ def test_label_maps_redraw_equals_a_fresh_figure():
     "change, match",
     [
         ({"titles": ["a"]}, "same positive length"),
-        ({"highlight": 12}, r"highlight must be a window index in \[0, 12\)"),
+        ({"highlight": 12}, r"highlight must be an int in \[0, 12\)"),
         ({"window": 4}, "must divide the 12x9 label maps"),
         ({"masks": [torch.zeros(4, 4)] * 3}, r"masks must be \[N, N\] with N = 9"),
     ],

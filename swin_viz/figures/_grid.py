@@ -21,6 +21,7 @@ from swin_viz.figures._style import (
     tick_step,
 )
 from swin_viz.figures._text import CellNumbers, TickLabels
+from swin_viz.tensors import as_int
 
 
 def cell_lines(rows: int, cols: int, origins: np.ndarray) -> np.ndarray:
@@ -197,6 +198,22 @@ def window_borders(
 
 def labels_text(labels: torch.Tensor) -> list[list[str]]:
     return [[str(v) for v in row] for row in labels.reshape(labels.shape[0], -1).tolist()]
+
+
+def index_in(value: object, name: str, n: int) -> int:
+    """``value`` as an index ``0 <= value < n`` (an int, :func:`~swin_viz.tensors.as_int`); else an error naming ``name``."""
+    number = as_int(value, name)
+    if not 0 <= number < n:
+        raise ValueError(f"{name} must be an int in [0, {n}), got {value!r}")
+    return number
+
+
+def per_row_of(value: object, name: str, n_windows: int) -> int:
+    """``value`` as a number of windows per row: a positive int that divides ``n_windows``."""
+    number = as_int(value, name)
+    if number <= 0 or n_windows % number:
+        raise ValueError(f"{name}={value!r} must be a positive int that divides nW={n_windows}")
+    return number
 
 
 def as_2d(tensor: torch.Tensor, name: str) -> torch.Tensor:

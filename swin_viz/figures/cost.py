@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import cell_lines
+from swin_viz.figures._grid import cell_lines, per_row_of
 from swin_viz.figures._pool import (
     apply_style,
     as_bytes,
@@ -284,8 +284,7 @@ def draw_padded_windows(
         raise ValueError(f"windows must be a [nW, Mh, Mw] tensor, got {getattr(windows, 'shape', type(windows).__name__)}")
     windows = windows.detach().cpu()
     n_windows, window_h, window_w = windows.shape
-    if isinstance(windows_per_row, bool) or not isinstance(windows_per_row, int) or windows_per_row <= 0 or n_windows % windows_per_row:
-        raise ValueError(f"windows_per_row={windows_per_row!r} must be a positive int that divides nW={n_windows}")
+    windows_per_row = per_row_of(windows_per_row, "windows_per_row", n_windows)
     if int(windows.min()) < -1 or int(windows.max()) >= len(REGION_COLOURS):
         raise ValueError(f"windows must hold region labels 0..{len(REGION_COLOURS) - 1} or -1 (padding)")
     rows_of_windows = n_windows // windows_per_row
@@ -335,8 +334,7 @@ def _partition_room(naive: torch.Tensor, naive_per_row: int, cyclic: torch.Tenso
     for name, windows, per_row in (("naive", naive, naive_per_row), ("cyclic", cyclic, cyclic_per_row)):
         if not isinstance(windows, torch.Tensor) or windows.dim() != 3:
             raise ValueError(f"{name} must be a [nW, Mh, Mw] tensor, got {getattr(windows, 'shape', type(windows).__name__)}")
-        if isinstance(per_row, bool) or not isinstance(per_row, int) or per_row <= 0 or windows.shape[0] % per_row:
-            raise ValueError(f"{name}_per_row={per_row!r} must be a positive int that divides nW={windows.shape[0]}")
+        per_row_of(per_row, f"{name}_per_row", windows.shape[0])
     if naive.shape[1:] != cyclic.shape[1:]:
         raise ValueError(f"naive and cyclic windows must have the same [Mh, Mw], got {tuple(naive.shape[1:])} and {tuple(cyclic.shape[1:])}")
     rows = max(naive.shape[0] // naive_per_row, cyclic.shape[0] // cyclic_per_row)

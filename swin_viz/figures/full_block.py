@@ -14,6 +14,7 @@ from swin_viz.figures._grid import (
     as_2d,
     draw_cells,
     finish_grid,
+    index_in,
     query_key_axes,
     seam_lines,
     window_borders,
@@ -351,8 +352,7 @@ def draw_query_weights(
         raise ValueError(f"origins must be [N, 2] with N={n} (len(weights)), got {getattr(origins, 'shape', None)}")
     if tuple(across.shape) != (n,) or across.dtype != torch.bool:
         raise ValueError(f"across must be a bool [N] with N={n}")
-    if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query < n:
-        raise ValueError(f"query must be an int in [0, {n}), got {query!r}")
+    query = index_in(query, "query", n)
     places = origins.tolist()
     real = [r < height and c < width for r, c in places]
     colours = np.full((height, width, 4), to_rgba(OUTSIDE_COLOUR))
@@ -405,8 +405,7 @@ def plot_block_leak(
     height, width = leak.shape
     if not isinstance(origins, torch.Tensor) or origins.dim() != 2 or origins.shape[-1] != 2:
         raise ValueError(f"origins must be [N, 2], got {getattr(origins, 'shape', None)}")
-    if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query < origins.shape[0]:
-        raise ValueError(f"query must be an int in [0, {origins.shape[0]}), got {query!r}")
+    query = index_in(query, "query", origins.shape[0])
     query_rc = tuple(int(v) for v in origins[query].tolist())
     side = min(5.5, 1.8 + 0.42 * width)
     size = (2 * side + 0.5, side * height / width + 1.1)

@@ -15,6 +15,7 @@ from swin_viz.figures._grid import (
     draw_cells,
     finish_grid,
     grid_ticks,
+    index_in,
     no_ticks,
     query_key_axes,
     token_ticks,
@@ -114,8 +115,7 @@ def plot_leak(
         raise ValueError(f"origins must be [N, 2] with N={n} (len(labels)), got {getattr(origins, 'shape', None)}")
     if unmasked.shape[0] != n or masked.shape[0] != n:
         raise ValueError(f"unmasked and masked must be [N] with N={n}")
-    if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query < n:
-        raise ValueError(f"query must be an int in [0, {n}), got {query!r}")
+    query = index_in(query, "query", n)
     side = min(6.0, 2.0 + 0.42 * width)
     size = (side + 4.8, max(3.6, side * height / width + 0.8))
     rows_cols = origins.tolist()

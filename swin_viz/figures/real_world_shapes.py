@@ -15,6 +15,7 @@ from swin_viz.figures._grid import (
     draw_cells,
     finish_grid,
     grid_ticks,
+    index_in,
     seam_lines,
     window_borders,
 )
@@ -189,8 +190,7 @@ def plot_label_maps(
         raise ValueError(f"masks must be [N, N] with N = {n} tokens per window")
     per_row = width // window_hw[1]
     n_windows = per_row * (height // window_hw[0])
-    if isinstance(highlight, bool) or not isinstance(highlight, int) or not 0 <= highlight < n_windows:
-        raise ValueError(f"highlight must be a window index in [0, {n_windows}), got {highlight!r}")
+    highlight = index_in(highlight, "highlight", n_windows)
     row0, col0 = (highlight // per_row) * window_hw[0], (highlight % per_row) * window_hw[1]
     unit = min(0.3, 3.2 / max(width, n))
     size = (count * (unit * max(width, n) + 1.0) + 0.4, unit * (height + n) + 2.4)

@@ -39,10 +39,15 @@ from swin_viz.widgets._base import (
     IntControl,
     LogControl,
     Range,
-    check_int,
     freeze_imported_objects,
 )
-from swin_viz.widgets._stage import MAX_WINDOWS, SCORE_SEED, WINDOW_RANGE, Settings, StageExplorer
+from swin_viz.widgets._stage import (
+    MAX_WINDOWS,
+    SCORE_SEED,
+    WINDOW_RANGE,
+    Settings,
+    StageExplorer,
+)
 from swin_viz.widgets.broadcast_subtraction import (
     BroadcastExplorer,
     LabelDifferenceExplorer,
@@ -51,9 +56,21 @@ from swin_viz.widgets.broadcast_subtraction import (
     label_difference_explorer,
     window_masks_explorer,
 )
-from swin_viz.widgets.cost import COST_DIM_RANGE, COST_SIZES, COST_WINDOW_RANGE, CostExplorer, cost_explorer
+from swin_viz.widgets.cost import (
+    COST_DIM_RANGE,
+    COST_SIZES,
+    COST_WINDOW_RANGE,
+    CostExplorer,
+    cost_explorer,
+)
 from swin_viz.widgets.cyclic_shift import CyclicShiftExplorer, cyclic_shift_explorer
-from swin_viz.widgets.full_block import BLOCK_CHANNELS, BLOCK_HEADS, BLOCK_SEED, BlockLeakExplorer, block_leak_explorer
+from swin_viz.widgets.full_block import (
+    BLOCK_CHANNELS,
+    BLOCK_HEADS,
+    BLOCK_SEED,
+    BlockLeakExplorer,
+    block_leak_explorer,
+)
 from swin_viz.widgets.masked_softmax import (
     AttentionWeightsExplorer,
     LeakExplorer,
@@ -71,7 +88,12 @@ from swin_viz.widgets.numerics import (
     numerics_explorer,
 )
 from swin_viz.widgets.overview import PipelineExplorer, pipeline_explorer
-from swin_viz.widgets.real_world_shapes import PAD_ORDER_MAX_SIZE, PAD_ORDER_MAX_WINDOW, PadOrderExplorer, pad_order_explorer
+from swin_viz.widgets.real_world_shapes import (
+    PAD_ORDER_MAX_SIZE,
+    PAD_ORDER_MAX_WINDOW,
+    PadOrderExplorer,
+    pad_order_explorer,
+)
 from swin_viz.widgets.region_labels import RegionLabelsExplorer, region_labels_explorer
 from swin_viz.widgets.window_partition import (
     WindowPartitionExplorer,
@@ -117,7 +139,6 @@ __all__ = [
     "ChoiceControl",
     "LogControl",
     "Range",
-    "check_int",
     "freeze_imported_objects",
     "EXPLORER_MAX_WIDTH",
     "EXPLORER_PNG_COMPRESSION",

@@ -9,7 +9,7 @@ An explorer is a subclass of :class:`Explorer` that declares
 * :meth:`Explorer.draw` (the figure), :meth:`Explorer.describe` (the caption) and
   :meth:`Explorer.describe_settings` (the values, for the repr).
 
-From these the base checks the constructor's arguments (:func:`check_int` and the ranges: a bad argument is
+From these the base checks the constructor's arguments (:func:`swin_viz.tensors.as_int` and the ranges: a bad argument is
 a ``TypeError`` or ``ValueError`` naming it and its rule), builds the widgets, and after every change brings
 each int control back into its range (clamped and rounded to its step, see :meth:`Range.nearest`), so a slider
 never holds a value the constructor would refuse, whether it was dragged, typed into the readout or set in code.
@@ -32,16 +32,16 @@ import contextlib
 import gc
 import html
 import numbers
-import operator
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence, Union
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Union
 
 import ipywidgets as widgets
 import torch
 
 from swin_viz import figures
 from swin_viz.figures import LabFigure
+from swin_viz.tensors import as_int
 
 #: Widest explorer picture in pixels: a wider figure is rendered at a lower resolution than the notebooks'
 #: ``figures.DPI`` (a notebook column shows about this many pixels; more would only be scaled down).
@@ -59,30 +59,6 @@ _CONTROL_WIDTH = "340px"
 # --------------------------------------------------------------------------- #
 # Checking arguments                                                          #
 # --------------------------------------------------------------------------- #
-def check_int(value: object, name: str) -> int:
-    """``value`` as a Python int: anything ``operator.index`` takes (``int``, ``numpy.int64``, ``numpy.uint8`` ...).
-
-    Raises ``TypeError`` naming ``name`` for a bool (an int to Python, but never a size or an index here),
-    a float, a string or anything else.
-    """
-    if isinstance(value, bool):  # operator.index takes True (numpy's bool it refuses already)
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}") from None
-
-
-def check_int_pair(value: object, name: str) -> tuple[int, int]:
-    """``value`` as an ``(h, w)`` pair of ints: one int ``n`` is ``(n, n)``; each goes through :func:`check_int`."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise TypeError(f"{name} must be an int or an (h, w) pair of ints, got {len(value)} values {tuple(value)!r}")
-        return check_int(value[0], f"{name}[0]"), check_int(value[1], f"{name}[1]")
-    number = check_int(value, name)
-    return number, number
-
-
 @dataclass(frozen=True)
 class Range:
     """The values an int control may take: ``low, ..., high`` in steps of ``step`` (``low`` and ``high`` are
@@ -97,8 +73,8 @@ class Range:
         return min(max(self.step * round(value / self.step), self.low), self.high)
 
     def check(self, value: object, name: str) -> int:
-        """``value`` (an int, :func:`check_int`) if it is allowed; else ``ValueError`` naming ``name`` and the range."""
-        number = check_int(value, name)
+        """``value`` (an int, :func:`~swin_viz.tensors.as_int`) if it is allowed; else ``ValueError`` naming ``name`` and the range."""
+        number = as_int(value, name)
         if self.step > 1 and (number % self.step or not self.low <= number <= self.high):
             raise ValueError(f"{name}={number} must be a multiple of {self.step} in [{self.low}, {self.high}]")
         if not self.low <= number <= self.high:
@@ -170,7 +146,7 @@ class ChoiceControl:
             if not isinstance(value, bool):
                 raise TypeError(f"{self.name} must be True or False, got {type(value).__name__} {value!r}")
         elif all(isinstance(option, int) for option in values):
-            value = check_int(value, self.name)
+            value = as_int(value, self.name)
         elif not isinstance(value, str):
             raise TypeError(f"{self.name} must be a str, one of {values}; got {type(value).__name__} {value!r}")
         if value not in values:

@@ -6,7 +6,15 @@ import functools
 from typing import Any, Mapping
 
 from swin_viz import figures
-from swin_viz.cost import CostCurves, cost_curves, msa_flops, shifted_partitions, window_count, window_count_formula, wmsa_flops
+from swin_viz.cost import (
+    CostCurves,
+    cost_curves,
+    msa_flops,
+    shifted_partitions,
+    window_count,
+    window_count_formula,
+    wmsa_flops,
+)
 from swin_viz.figures import LabFigure
 from swin_viz.widgets._base import Explorer, IntControl, Range, Ranges
 

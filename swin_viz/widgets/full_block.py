@@ -10,7 +10,8 @@ import torch
 from swin_viz import figures
 from swin_viz.block import BlockLayout, BlockStages, block_layout, example_block_run
 from swin_viz.figures import LabFigure
-from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, Range, Ranges, check_int_pair
+from swin_viz.tensors import as_pair
+from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, Range, Ranges
 from swin_viz.widgets._stage import LAYOUT_CONTROLS, layout_ranges
 
 #: Channels ``C``, heads and seed of the block the explorer runs: notebook 06's running example.
@@ -67,7 +68,7 @@ class BlockLeakExplorer(Explorer):
         head: int = 0,
         query: tuple[int, int] = (0, 0),
     ) -> None:
-        row, col = check_int_pair(query, "query")
+        row, col = as_pair(query, "query")
         values = dict(height=height, width=width, window=window, shift=shift, use_mask=use_mask, head=head)
         super().__init__({**values, "query_row": row, "query_col": col})
 

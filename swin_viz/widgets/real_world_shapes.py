@@ -7,8 +7,8 @@ from typing import Any, Mapping
 from swin_viz import figures
 from swin_viz.block import PAD_ORDERS, PadOrderLayout, pad_order_layout, padding_queries
 from swin_viz.figures import LabFigure
-from swin_viz.tensors import IntPair
-from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, Range, Ranges, check_int_pair
+from swin_viz.tensors import IntPair, as_pair
+from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, Range, Ranges
 
 #: Largest feature-map height and width of :func:`pad_order_explorer` (any size from 1: every size is padded).
 PAD_ORDER_MAX_SIZE = 24
@@ -49,8 +49,8 @@ class PadOrderExplorer(Explorer):
         shift: IntPair = 1,
         order: str = "roll-then-pad",
     ) -> None:
-        window_h, window_w = check_int_pair(window, "window")
-        shift_h, shift_w = check_int_pair(shift, "shift")
+        window_h, window_w = as_pair(window, "window")
+        shift_h, shift_w = as_pair(shift, "shift")
         self.layout_data: PadOrderLayout | None = None
         super().__init__(
             dict(height=height, width=width, window_h=window_h, window_w=window_w, shift_h=shift_h, shift_w=shift_w, order=order)
