@@ -55,12 +55,12 @@ from torch.utils.flop_counter import FlopCounterMode
 from swin_viz.block import WindowAttentionWeights, shifted_window_attention
 from swin_viz.tensors import (
     IntPair,
-    as_int,
     _check_fill,
     _check_fill_survives,
     _check_tensor,
     _padded_layout,
     _positive,
+    as_int,
     check_budget,
     cyclic_shift,
     masked_window_softmax,

@@ -11,15 +11,7 @@ from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import set_chrome
 from swin_viz.figures._pool import as_bytes, pooled, pooled_image, pooled_lines
-from swin_viz.figures._style import (
-    MAX_ANNOTATED,
-    MAX_LINED,
-    SEAM_COLOUR,
-    annotated,
-    fontsize_for,
-    text_colour,
-    tick_step,
-)
+from swin_viz.figures._style import MAX_ANNOTATED, MAX_LINED, SEAM_COLOUR, annotated, fontsize_for, text_colour, tick_step
 from swin_viz.figures._text import CellNumbers, TickLabels
 from swin_viz.tensors import as_int
 

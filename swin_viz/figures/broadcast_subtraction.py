@@ -9,14 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import (
-    as_1d,
-    as_2d,
-    draw_cells,
-    draw_tiles,
-    labels_text,
-    query_key_axes,
-)
+from swin_viz.figures._grid import as_1d, as_2d, draw_cells, draw_tiles, labels_text, query_key_axes
 from swin_viz.figures._pool import frame, pooled_text
 from swin_viz.figures._style import (
     ALLOWED_COLOUR,

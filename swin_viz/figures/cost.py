@@ -27,13 +27,7 @@ from swin_viz.figures._pool import (
     pooled_polygons,
     pooled_text,
 )
-from swin_viz.figures._style import (
-    MAX_LINED,
-    MAX_TICKS,
-    REGION_COLOURS,
-    fontsize_for,
-    region_colours,
-)
+from swin_viz.figures._style import MAX_LINED, MAX_TICKS, REGION_COLOURS, fontsize_for, region_colours
 
 __all__ = ["COST_COLOURS", "COST_NAMES", "PADDING_COLOUR", "MAX_ANNOTATED_CELLS", "WINDOW_GAP", "MAX_WINDOW_TITLES", "draw_cost_curves", "draw_window_counts", "draw_padded_windows", "plot_shift_vs_padding", "plot_flops", "plot_times", "plot_window_counts", "plot_cost"]
 

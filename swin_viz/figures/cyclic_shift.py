@@ -6,13 +6,7 @@ import torch
 from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import (
-    as_2d,
-    draw_cells,
-    finish_grid,
-    seam_lines,
-    window_borders,
-)
+from swin_viz.figures._grid import as_2d, draw_cells, finish_grid, seam_lines, window_borders
 from swin_viz.figures._pool import frame
 from swin_viz.figures._style import annotated, fontsize_for, region_colours
 from swin_viz.tensors import as_pair, reverse_cyclic_shift

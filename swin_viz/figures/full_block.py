@@ -9,24 +9,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import (
-    as_1d,
-    as_2d,
-    draw_cells,
-    finish_grid,
-    index_in,
-    query_key_axes,
-    seam_lines,
-    window_borders,
-)
+from swin_viz.figures._grid import as_1d, as_2d, draw_cells, finish_grid, index_in, query_key_axes, seam_lines, window_borders
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text
-from swin_viz.figures._style import (
-    MAX_ANNOTATED,
-    SEAM_COLOUR,
-    annotated,
-    fontsize_for,
-    region_colours,
-)
+from swin_viz.figures._style import MAX_ANNOTATED, SEAM_COLOUR, annotated, fontsize_for, region_colours
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask
 from swin_viz.figures.cyclic_shift import draw_cyclic_shift
 from swin_viz.figures.masked_softmax import draw_attention_weights

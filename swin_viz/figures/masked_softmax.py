@@ -20,15 +20,7 @@ from swin_viz.figures._grid import (
     query_key_axes,
     token_ticks,
 )
-from swin_viz.figures._pool import (
-    boxes,
-    frame,
-    pooled_legend,
-    pooled_lines,
-    pooled_polygons,
-    pooled_text,
-    set_ratios,
-)
+from swin_viz.figures._pool import boxes, frame, pooled_legend, pooled_lines, pooled_polygons, pooled_text, set_ratios
 from swin_viz.figures._style import (
     FORBIDDEN_COLOUR,
     MAX_ANNOTATED,

@@ -12,14 +12,7 @@ from matplotlib.colors import to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_title
 from swin_viz.figures._grid import as_1d, as_2d, draw_cells, query_key_axes
-from swin_viz.figures._pool import (
-    boxes,
-    frame,
-    pooled_lines,
-    pooled_polygons,
-    pooled_text,
-    tick_params,
-)
+from swin_viz.figures._pool import boxes, frame, pooled_lines, pooled_polygons, pooled_text, tick_params
 from swin_viz.figures._style import SEAM_COLOUR, ZERO_COLOUR, annotated, fontsize_for
 
 __all__ = ["DTYPE_COLOURS", "NAN_COLOUR", "LOG_FLOOR", "draw_log_weights", "draw_suppression_curve", "plot_suppression_curve", "plot_numerics"]

@@ -10,15 +10,7 @@ import torch
 from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import (
-    as_2d,
-    draw_cells,
-    finish_grid,
-    grid_ticks,
-    index_in,
-    seam_lines,
-    window_borders,
-)
+from swin_viz.figures._grid import as_2d, draw_cells, finish_grid, grid_ticks, index_in, seam_lines, window_borders
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, set_ratios
 from swin_viz.figures._style import SEAM_COLOUR, fontsize_for, region_colours, tick_step
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask

@@ -6,13 +6,7 @@ import torch
 from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle
-from swin_viz.figures._grid import (
-    as_2d,
-    draw_cells,
-    finish_grid,
-    labels_text,
-    window_borders,
-)
+from swin_viz.figures._grid import as_2d, draw_cells, finish_grid, labels_text, window_borders
 from swin_viz.figures._pool import frame, pooled_bracket, pooled_text
 from swin_viz.figures._style import annotated, region_colours
 from swin_viz.tensors import as_pair, region_slices

@@ -9,13 +9,7 @@ import torch
 from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import LabFigure, set_title
-from swin_viz.figures._grid import (
-    as_2d,
-    draw_cells,
-    draw_tiles,
-    finish_grid,
-    labels_text,
-)
+from swin_viz.figures._grid import as_2d, draw_cells, draw_tiles, finish_grid, labels_text
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text
 from swin_viz.figures._style import (
     GOOD_COLOUR,

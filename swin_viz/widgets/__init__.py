@@ -29,99 +29,52 @@ program that wants the garbage collector to leave its imported modules alone.
 
 from __future__ import annotations
 
-from swin_viz.block import PadOrderLayout, pad_order_layout
-from swin_viz.widgets._base import (
-    EXPLORER_MAX_WIDTH,
-    EXPLORER_PNG_COMPRESSION,
-    REDRAW_INTERVAL,
-    ChoiceControl,
-    Explorer,
-    IntControl,
-    LogControl,
-    Range,
-    freeze_imported_objects,
-)
-from swin_viz.widgets._stage import (
-    MAX_WINDOWS,
-    SCORE_SEED,
-    WINDOW_RANGE,
-    Settings,
-    StageExplorer,
-)
-from swin_viz.widgets.broadcast_subtraction import (
-    BroadcastExplorer,
-    LabelDifferenceExplorer,
-    WindowMasksExplorer,
-    broadcast_explorer,
-    label_difference_explorer,
-    window_masks_explorer,
-)
-from swin_viz.widgets.cost import (
-    COST_DIM_RANGE,
-    COST_SIZES,
-    COST_WINDOW_RANGE,
-    CostExplorer,
-    cost_explorer,
-)
-from swin_viz.widgets.cyclic_shift import CyclicShiftExplorer, cyclic_shift_explorer
-from swin_viz.widgets.full_block import (
-    BLOCK_CHANNELS,
-    BLOCK_HEADS,
-    BLOCK_SEED,
-    BlockLeakExplorer,
-    block_leak_explorer,
-)
-from swin_viz.widgets.masked_softmax import (
-    AttentionWeightsExplorer,
-    LeakExplorer,
-    QkAlignmentExplorer,
-    attention_weights_explorer,
-    leak_explorer,
-    qk_alignment_explorer,
-)
-from swin_viz.widgets.numerics import (
-    NUMERICS_DTYPES,
-    NUMERICS_FILLS,
-    NUMERICS_SCALE_RANGE,
-    NUMERICS_SCALE_STEP,
-    NumericsExplorer,
-    numerics_explorer,
-)
-from swin_viz.widgets.overview import PipelineExplorer, pipeline_explorer
-from swin_viz.widgets.real_world_shapes import (
-    PAD_ORDER_MAX_SIZE,
-    PAD_ORDER_MAX_WINDOW,
-    PadOrderExplorer,
-    pad_order_explorer,
-)
-from swin_viz.widgets.region_labels import RegionLabelsExplorer, region_labels_explorer
-from swin_viz.widgets.window_partition import (
-    WindowPartitionExplorer,
-    WindowRowsExplorer,
-    window_partition_explorer,
-    window_rows_explorer,
-)
+from swin_viz.block import PadOrderLayout, pad_order_layout  # notebook 07's layout, where older code found it
+from swin_viz.widgets import _base
+from swin_viz.widgets import _stage
+from swin_viz.widgets import overview
+from swin_viz.widgets import cyclic_shift
+from swin_viz.widgets import region_labels
+from swin_viz.widgets import window_partition
+from swin_viz.widgets import broadcast_subtraction
+from swin_viz.widgets import masked_softmax
+from swin_viz.widgets import full_block
+from swin_viz.widgets import real_world_shapes
+from swin_viz.widgets import numerics
+from swin_viz.widgets import cost
+from swin_viz.widgets._base import *  # noqa: F403
+from swin_viz.widgets._stage import *  # noqa: F403
+from swin_viz.widgets.overview import *  # noqa: F403
+from swin_viz.widgets.cyclic_shift import *  # noqa: F403
+from swin_viz.widgets.region_labels import *  # noqa: F403
+from swin_viz.widgets.window_partition import *  # noqa: F403
+from swin_viz.widgets.broadcast_subtraction import *  # noqa: F403
+from swin_viz.widgets.masked_softmax import *  # noqa: F403
+from swin_viz.widgets.full_block import *  # noqa: F403
+from swin_viz.widgets.real_world_shapes import *  # noqa: F403
+from swin_viz.widgets.numerics import *  # noqa: F403
+from swin_viz.widgets.cost import *  # noqa: F403
 
 #: A stage: the class of its explorer (a :class:`StageExplorer`), as :data:`STAGES` lists them.
-Stage = type[StageExplorer]
+Stage = type[_stage.StageExplorer]
 
 #: Every stage explorer, by name, in reading order.
 STAGES: dict[str, Stage] = {
-    "cyclic_shift": CyclicShiftExplorer,
-    "region_labels": RegionLabelsExplorer,
-    "window_partition": WindowPartitionExplorer,
-    "window_rows": WindowRowsExplorer,
-    "broadcast": BroadcastExplorer,
-    "label_difference": LabelDifferenceExplorer,
-    "window_masks": WindowMasksExplorer,
-    "leak": LeakExplorer,
-    "qk_alignment": QkAlignmentExplorer,
-    "attention_weights": AttentionWeightsExplorer,
-    "pipeline": PipelineExplorer,
+    "cyclic_shift": cyclic_shift.CyclicShiftExplorer,
+    "region_labels": region_labels.RegionLabelsExplorer,
+    "window_partition": window_partition.WindowPartitionExplorer,
+    "window_rows": window_partition.WindowRowsExplorer,
+    "broadcast": broadcast_subtraction.BroadcastExplorer,
+    "label_difference": broadcast_subtraction.LabelDifferenceExplorer,
+    "window_masks": broadcast_subtraction.WindowMasksExplorer,
+    "leak": masked_softmax.LeakExplorer,
+    "qk_alignment": masked_softmax.QkAlignmentExplorer,
+    "attention_weights": masked_softmax.AttentionWeightsExplorer,
+    "pipeline": overview.PipelineExplorer,
 }
 
 
-def explorer(stage: str, **settings: int | None) -> StageExplorer:
+def explorer(stage: str, **settings: int | None) -> _stage.StageExplorer:
     """The explorer of the stage named ``stage`` (a key of :data:`STAGES`), starting at ``settings``
     (as :class:`StageExplorer` takes them).
 
@@ -133,71 +86,6 @@ def explorer(stage: str, **settings: int | None) -> StageExplorer:
 
 
 __all__ = [
-    # the design
-    "Explorer",
-    "IntControl",
-    "ChoiceControl",
-    "LogControl",
-    "Range",
-    "freeze_imported_objects",
-    "EXPLORER_MAX_WIDTH",
-    "EXPLORER_PNG_COMPRESSION",
-    "REDRAW_INTERVAL",
-    # the stage explorers (notebooks 00-05)
-    "Settings",
-    "Stage",
-    "StageExplorer",
-    "STAGES",
-    "WINDOW_RANGE",
-    "MAX_WINDOWS",
-    "SCORE_SEED",
-    "explorer",
-    "PipelineExplorer",
-    "pipeline_explorer",
-    "CyclicShiftExplorer",
-    "cyclic_shift_explorer",
-    "RegionLabelsExplorer",
-    "region_labels_explorer",
-    "WindowPartitionExplorer",
-    "window_partition_explorer",
-    "WindowRowsExplorer",
-    "window_rows_explorer",
-    "BroadcastExplorer",
-    "broadcast_explorer",
-    "LabelDifferenceExplorer",
-    "label_difference_explorer",
-    "WindowMasksExplorer",
-    "window_masks_explorer",
-    "LeakExplorer",
-    "leak_explorer",
-    "QkAlignmentExplorer",
-    "qk_alignment_explorer",
-    "AttentionWeightsExplorer",
-    "attention_weights_explorer",
-    # notebook 06
-    "BLOCK_CHANNELS",
-    "BLOCK_HEADS",
-    "BLOCK_SEED",
-    "BlockLeakExplorer",
-    "block_leak_explorer",
-    # notebook 07
-    "PAD_ORDER_MAX_SIZE",
-    "PAD_ORDER_MAX_WINDOW",
-    "PadOrderLayout",
-    "pad_order_layout",
-    "PadOrderExplorer",
-    "pad_order_explorer",
-    # notebook 08
-    "NUMERICS_FILLS",
-    "NUMERICS_DTYPES",
-    "NUMERICS_SCALE_RANGE",
-    "NUMERICS_SCALE_STEP",
-    "NumericsExplorer",
-    "numerics_explorer",
-    # notebook 09
-    "COST_SIZES",
-    "COST_WINDOW_RANGE",
-    "COST_DIM_RANGE",
-    "CostExplorer",
-    "cost_explorer",
+    "STAGES", "Stage", "explorer", "PadOrderLayout", "pad_order_layout",
+    *(name for module in (_base, _stage, overview, cyclic_shift, region_labels, window_partition, broadcast_subtraction, masked_softmax, full_block, real_world_shapes, numerics, cost) for name in module.__all__),
 ]

@@ -43,6 +43,8 @@ from swin_viz import figures
 from swin_viz.figures import LabFigure
 from swin_viz.tensors import as_int
 
+__all__ = ["EXPLORER_MAX_WIDTH", "EXPLORER_PNG_COMPRESSION", "REDRAW_INTERVAL", "ChoiceControl", "Explorer", "IntControl", "LogControl", "Range", "freeze_imported_objects"]
+
 #: Widest explorer picture in pixels: a wider figure is rendered at a lower resolution than the notebooks'
 #: ``figures.DPI`` (a notebook column shows about this many pixels; more would only be scaled down).
 EXPLORER_MAX_WIDTH = 1200

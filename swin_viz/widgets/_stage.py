@@ -36,6 +36,8 @@ LAYOUT_CONTROLS = (
     IntControl("window", "window M", live=False),
     IntControl("shift", "shift s"),
 )
+
+__all__ = ["MAX_WINDOWS", "SCORE_SEED", "WINDOW_RANGE", "Settings", "StageExplorer"]
 #: The window picker ``k``; ``None`` starts it at the last window (the corner one, which holds the most regions).
 WINDOW_PICKER = IntControl("window_index", "window k", none_is_last=True)
 #: The query picker ``i``; ``None`` starts it at the last token.

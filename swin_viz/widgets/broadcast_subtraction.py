@@ -5,13 +5,9 @@ from __future__ import annotations
 from swin_viz import figures
 from swin_viz.figures import LabFigure
 from swin_viz.tensors import label_difference
-from swin_viz.widgets._stage import (
-    WINDOW_PICKER,
-    Settings,
-    StageExplorer,
-    layout_mask,
-    layout_windows,
-)
+from swin_viz.widgets._stage import WINDOW_PICKER, Settings, StageExplorer, layout_mask, layout_windows
+
+__all__ = ["BroadcastExplorer", "LabelDifferenceExplorer", "WindowMasksExplorer", "broadcast_explorer", "label_difference_explorer", "window_masks_explorer"]
 
 
 class BroadcastExplorer(StageExplorer):

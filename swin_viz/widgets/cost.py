@@ -6,17 +6,11 @@ import functools
 from typing import Any, Mapping
 
 from swin_viz import figures
-from swin_viz.cost import (
-    CostCurves,
-    cost_curves,
-    msa_flops,
-    shifted_partitions,
-    window_count,
-    window_count_formula,
-    wmsa_flops,
-)
+from swin_viz.cost import CostCurves, cost_curves, msa_flops, shifted_partitions, window_count, window_count_formula, wmsa_flops
 from swin_viz.figures import LabFigure
 from swin_viz.widgets._base import Explorer, IntControl, Range, Ranges
+
+__all__ = ["COST_DIM_RANGE", "COST_SIZES", "COST_WINDOW_RANGE", "CostExplorer", "cost_explorer"]
 
 #: The map sizes ``h = w`` the cost explorer's curves run over (and its size slider offers).
 COST_SIZES = tuple(range(1, 65))

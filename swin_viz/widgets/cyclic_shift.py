@@ -9,6 +9,8 @@ from swin_viz.figures import LabFigure
 from swin_viz.tensors import cyclic_shift, region_labels
 from swin_viz.widgets._stage import Settings, StageExplorer
 
+__all__ = ["CyclicShiftExplorer", "cyclic_shift_explorer"]
+
 
 class CyclicShiftExplorer(StageExplorer):
     """Stage 1: the map before and after ``torch.roll`` by ``-s``, coloured by region."""

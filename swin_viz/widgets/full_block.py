@@ -14,6 +14,8 @@ from swin_viz.tensors import as_pair
 from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, Range, Ranges
 from swin_viz.widgets._stage import LAYOUT_CONTROLS, layout_ranges
 
+__all__ = ["BLOCK_CHANNELS", "BLOCK_HEADS", "BLOCK_SEED", "BlockLeakExplorer", "block_leak_explorer"]
+
 #: Channels ``C``, heads and seed of the block the explorer runs: notebook 06's running example.
 BLOCK_CHANNELS = 4
 BLOCK_HEADS = 2

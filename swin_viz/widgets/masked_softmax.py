@@ -17,6 +17,8 @@ from swin_viz.widgets._stage import (
     layout_windows,
 )
 
+__all__ = ["AttentionWeightsExplorer", "LeakExplorer", "QkAlignmentExplorer", "attention_weights_explorer", "leak_explorer", "qk_alignment_explorer"]
+
 
 class LeakExplorer(StageExplorer):
     """Stage 5: where query ``i`` of window ``k`` puts its attention (equal scores), without and with the mask."""

@@ -10,23 +10,11 @@ import torch
 
 from swin_viz import figures
 from swin_viz.figures import LabFigure
-from swin_viz.numerics import (
-    EXAMPLE_BLOCK,
-    Leak,
-    example_mask,
-    example_scores,
-    leaked_weight,
-    suppression_curve,
-)
+from swin_viz.numerics import EXAMPLE_BLOCK, Leak, example_mask, example_scores, leaked_weight, suppression_curve
 from swin_viz.tensors import window_labels
-from swin_viz.widgets._base import (
-    ChoiceControl,
-    Explorer,
-    IntControl,
-    LogControl,
-    Range,
-    Ranges,
-)
+from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, LogControl, Range, Ranges
+
+__all__ = ["NUMERICS_DTYPES", "NUMERICS_FILLS", "NUMERICS_SCALE_RANGE", "NUMERICS_SCALE_STEP", "NumericsExplorer", "numerics_explorer"]
 
 #: The fills :func:`numerics_explorer` offers, by the label its buttons show.
 NUMERICS_FILLS: dict[str, float] = {"-100": -100.0, "-1e4": -1e4, "-inf": float("-inf")}

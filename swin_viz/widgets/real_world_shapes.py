@@ -10,6 +10,8 @@ from swin_viz.figures import LabFigure
 from swin_viz.tensors import IntPair, as_pair
 from swin_viz.widgets._base import ChoiceControl, Explorer, IntControl, Range, Ranges
 
+__all__ = ["PAD_ORDER_MAX_SIZE", "PAD_ORDER_MAX_WINDOW", "PadOrderExplorer", "pad_order_explorer"]
+
 #: Largest feature-map height and width of :func:`pad_order_explorer` (any size from 1: every size is padded).
 PAD_ORDER_MAX_SIZE = 24
 #: Largest window height and width of :func:`pad_order_explorer`.

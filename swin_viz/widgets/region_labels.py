@@ -7,6 +7,8 @@ from swin_viz.figures import LabFigure
 from swin_viz.tensors import region_labels
 from swin_viz.widgets._stage import Settings, StageExplorer
 
+__all__ = ["RegionLabelsExplorer", "region_labels_explorer"]
+
 
 class RegionLabelsExplorer(StageExplorer):
     """Stage 2: the label of every token of the shifted map (the regions the shift brought together)."""

@@ -5,12 +5,9 @@ from __future__ import annotations
 from swin_viz import figures
 from swin_viz.figures import LabFigure
 from swin_viz.tensors import region_labels, window_partition
-from swin_viz.widgets._stage import (
-    WINDOW_PICKER,
-    Settings,
-    StageExplorer,
-    layout_windows,
-)
+from swin_viz.widgets._stage import WINDOW_PICKER, Settings, StageExplorer, layout_windows
+
+__all__ = ["WindowPartitionExplorer", "WindowRowsExplorer", "window_partition_explorer", "window_rows_explorer"]
 
 
 class WindowPartitionExplorer(StageExplorer):
