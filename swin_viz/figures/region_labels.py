@@ -66,7 +66,7 @@ def plot_region_labels(
     labels = as_2d(labels, "labels")
     height, width = labels.shape
     side = min(6.5, 2.0 + 0.45 * width)
-    size = (side + 3.2, side * height / width + 1.6)
+    size = (side + 3.2, max(side * height / width + 1.6, 3.4))  # a flat map still has room for the w_slices notes
     with frame(figure, ("region_labels",), size, lambda fig: fig.subplots()) as (fig, ax):
         draw_region_labels(ax, labels, window, shift)
         set_suptitle(fig, "img_mask: one label (cnt) per region, cnt counting over (h_slices × w_slices)", fontsize=11)
