@@ -33,26 +33,28 @@ def cell_numbers(
     ax: Axes,
     name: str,
     colours: np.ndarray,
-    texts: Sequence[Sequence[str]],
-    origin: tuple[float, float],
+    texts: Sequence[Sequence[Sequence[str]]],
+    origins: Sequence[tuple[float, float]],
     fontsize: float,
+    *,
     alpha: np.ndarray | None = None,
+    step: float = 1.0,
 ) -> None:
-    """The numbers of an ``[R, C]`` grid (cell ``(r, c)`` centred at ``origin + (c, r)``) as one pooled :class:`~swin_viz.figures._text.CellNumbers`."""
-    rows, cols = colours.shape[:2]
-    x0, y0 = origin
+    """The numbers of ``K`` grids ``[K, R, C, 4]`` as ONE pooled :class:`~swin_viz.figures._text.CellNumbers`: the
+    text ``texts[k][r][c]`` centred at ``origins[k] + step * (c, r)``, black or white for its cell's colour (grey
+    where ``alpha[k, r, c] < 1``)."""
     xy, strings, text_colours = [], [], []
-    for r in range(rows):
-        for c in range(cols):
-            text = texts[r][c]
-            if text:
-                faded = alpha is not None and alpha[r, c] < 1
-                xy.append((x0 + c, y0 + r))
-                strings.append(text)
-                text_colours.append("#888888" if faded else text_colour(colours[r, c]))
+    for k, (x0, y0) in enumerate(origins):
+        for r, row in enumerate(texts[k]):
+            for c, text in enumerate(row):
+                if text:
+                    faded = alpha is not None and alpha[k, r, c] < 1
+                    xy.append((x0 + step * c, y0 + step * r))
+                    strings.append(text)
+                    text_colours.append("#888888" if faded else text_colour(colours[k, r, c]))
     numbers, _ = pooled(ax, f"{name}/numbers", lambda: ax.add_artist(CellNumbers()))
     numbers.set_zorder(3)
-    numbers.set_cells(np.array(xy, dtype=float).reshape(-1, 2), strings, text_colours, fontsize)
+    numbers.set_cells(np.array(xy, dtype=float).reshape(-1, 2), strings, text_colours, fontsize, step=step)
 
 
 def draw_cells(
@@ -80,7 +82,7 @@ def draw_cells(
     if texts is None or not annotated(rows, cols):
         return
     size = fontsize if fontsize is not None else fontsize_for(max(rows, cols))
-    cell_numbers(ax, name, colours, texts, origin, size, alpha)
+    cell_numbers(ax, name, colours[None], [texts], [origin], size, alpha=None if alpha is None else alpha[None])
 
 
 def supersampling(gap: float) -> int:
@@ -109,10 +111,26 @@ def draw_tiles(
     """
     n_tiles, rows, cols = colours.shape[:3]
     tile_rows = -(-n_tiles // per_row)
+    canvas, origins = tile_canvas(colours, per_row, gap)
+    extent = (-0.5, per_row * (cols + gap) - gap - 0.5, tile_rows * (rows + gap) - gap - 0.5, -0.5)
+    pooled_image(ax, f"{name}/image", canvas, extent)
+    if max(per_row * (cols + gap), tile_rows * (rows + gap)) <= MAX_LINED:
+        pooled_lines(ax, f"{name}/lines", cell_lines(rows, cols, np.array(origins)), color="white", linewidth=0.8, zorder=2)
+    if texts is not None and annotated(rows, cols):
+        size = fontsize if fontsize is not None else fontsize_for(max(rows, cols))
+        cell_numbers(ax, name, colours, texts, origins, size)
+    return origins
+
+
+def tile_canvas(colours: np.ndarray, per_row: int, gap: float) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """``K`` grids ``[K, R, C, 4]`` as one ``uint8`` image, ``per_row`` a row, ``gap`` cells apart (transparent);
+    each cell is :func:`supersampling` ``(gap)`` pixels a side. Also the tiles' origins, in cells (``(x, y)`` of
+    tile ``k``'s cell ``(0, 0)``)."""
+    n_tiles, rows, cols = colours.shape[:3]
     factor = supersampling(gap)
     gap_px = round(gap * factor)
     step_x, step_y = cols * factor + gap_px, rows * factor + gap_px
-    canvas = np.zeros((tile_rows * step_y - gap_px, per_row * step_x - gap_px, 4), dtype=np.uint8)
+    canvas = np.zeros((-(-n_tiles // per_row) * step_y - gap_px, per_row * step_x - gap_px, 4), dtype=np.uint8)
     sampled = as_bytes(colours)
     if factor > 1:
         sampled = sampled.repeat(factor, axis=1).repeat(factor, axis=2)
@@ -121,15 +139,7 @@ def draw_tiles(
         a, b = divmod(k, per_row)
         canvas[a * step_y : a * step_y + rows * factor, b * step_x : b * step_x + cols * factor] = sampled[k]
         origins.append((b * (cols + gap), a * (rows + gap)))
-    extent = (-0.5, per_row * (cols + gap) - gap - 0.5, tile_rows * (rows + gap) - gap - 0.5, -0.5)
-    pooled_image(ax, f"{name}/image", canvas, extent)
-    if max(per_row * (cols + gap), tile_rows * (rows + gap)) <= MAX_LINED:
-        pooled_lines(ax, f"{name}/lines", cell_lines(rows, cols, np.array(origins)), color="white", linewidth=0.8, zorder=2)
-    if texts is not None and annotated(rows, cols):
-        size = fontsize if fontsize is not None else fontsize_for(max(rows, cols))
-        for k, origin in enumerate(origins):
-            cell_numbers(ax, f"{name}/{k}", colours[k], texts[k], origin, size)
-    return origins
+    return canvas, origins
 
 
 def finish_grid(

@@ -131,11 +131,14 @@ class CellNumbers(_Outlines):
         self._strings: list[str] = []
         self._colours: list[Any] = []
         self._number_size = 10.0
+        self._cell_step = 1.0
         self.set_in_layout(False)
 
-    def set_cells(self, xy: np.ndarray, strings: list[str], colours: list[Any], fontsize: float) -> None:
-        """``strings[i]`` centred at ``xy[i]`` (data coordinates) in ``colours[i]``, at ``fontsize`` points."""
+    def set_cells(self, xy: np.ndarray, strings: list[str], colours: list[Any], fontsize: float, *, step: float = 1.0) -> None:
+        """``strings[i]`` centred at ``xy[i]`` (data coordinates) in ``colours[i]``, at ``fontsize`` points, in cells
+        ``step`` data units a side (what a number must fit in)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        self._cell_step = float(step)
         if (
             self._strings != strings or self._colours != colours or self._number_size != fontsize
             or self._cell_xy.shape != xy.shape or not np.array_equal(self._cell_xy, xy)
@@ -154,7 +157,8 @@ class CellNumbers(_Outlines):
         scale = renderer.points_to_pixels(1.0)
         if _raster(renderer) and self._number_size * scale < MIN_TEXT_PX:
             return False
-        origin, right, below = self.axes.transData.transform([[0, 0], [1, 0], [0, 1]])
+        step = self._cell_step
+        origin, right, below = self.axes.transData.transform([[0, 0], [step, 0], [0, step]])
         cell_w, cell_h = abs(right[0] - origin[0]), abs(below[1] - origin[1])
         widest = max(self._strings, key=len)
         x0, y0, x1, y1 = outline(widest, self._number_size)[1]

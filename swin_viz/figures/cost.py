@@ -13,10 +13,9 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import cell_lines, per_row_of
+from swin_viz.figures._grid import cell_lines, cell_numbers, per_row_of, tile_canvas
 from swin_viz.figures._pool import (
     apply_style,
-    as_bytes,
     boxes,
     data_changed,
     frame,
@@ -27,7 +26,7 @@ from swin_viz.figures._pool import (
     pooled_polygons,
     pooled_text,
 )
-from swin_viz.figures._style import MAX_LINED, MAX_TICKS, REGION_COLOURS, fontsize_for, region_colours
+from swin_viz.figures._style import MAX_LINED, MAX_TICKS, MIN_FONT_POINTS, REGION_COLOURS, fontsize_for, region_colours
 
 __all__ = ["COST_COLOURS", "COST_NAMES", "PADDING_COLOUR", "MAX_ANNOTATED_CELLS", "WINDOW_GAP", "MAX_WINDOW_TITLES", "draw_cost_curves", "draw_window_counts", "draw_padded_windows", "plot_shift_vs_padding", "plot_flops", "plot_times", "plot_window_counts", "plot_cost"]
 
@@ -289,34 +288,25 @@ def draw_padded_windows(
     unit = 1.0 / max(room_cols * step_x - gap, room_rows * step_y - gap)  # one cell, in axes data units
     x0 = (1.0 - (windows_per_row * step_x - gap) * unit) / 2  # centred across, top-aligned
     # the tiles as one image, one pixel per cell and per gap (transparent)
-    colours = as_bytes(_padded_colours(windows))
-    canvas = np.zeros((rows_of_windows * step_y - gap, windows_per_row * step_x - gap, 4), dtype=np.uint8)
-    tiles = colours.reshape(rows_of_windows, windows_per_row, window_h, window_w, 4)
-    for a in range(rows_of_windows):
-        for b in range(windows_per_row):
-            canvas[a * step_y : a * step_y + window_h, b * step_x : b * step_x + window_w] = tiles[a, b]
+    colours = _padded_colours(windows)
+    canvas, origins = tile_canvas(colours, windows_per_row, gap)
     height, width = canvas.shape[:2]
     pooled_image(ax, "windows/image", canvas, (x0, x0 + width * unit, height * unit, 0.0))
-    corners = np.array([(x0 + (k % windows_per_row) * step_x * unit, (k // windows_per_row) * step_y * unit) for k in range(n_windows)])
+    corners = np.array(origins, dtype=float).reshape(-1, 2) * unit + [x0, 0.0]
     cells = room_rows * room_cols * window_h * window_w
     if max(room_rows * step_y, room_cols * step_x) <= MAX_LINED // 2:  # cells big enough for the white lines between them
         lines = cell_lines(window_h, window_w, corners / unit + 0.5) * unit
         pooled_lines(ax, "windows/lines", lines, color="white", linewidth=0.8, zorder=2)
     pooled_polygons(ax, "frames", boxes(corners[:, 0], corners[:, 1], window_w * unit, window_h * unit), edgecolor="black",
-              linewidth=1.5 if n_windows <= 100 else 0.8)
+                    linewidth=1.5 if n_windows <= 100 else 0.8)
     size = fontsize_for(max(window_h * room_rows, window_w * room_cols), 90)
     if labels and cells <= MAX_ANNOTATED_CELLS:
-        for k, (cx, cy) in enumerate(corners):
-            tile = windows[k].tolist()
-            for r in range(window_h):
-                for c in range(window_w):
-                    if tile[r][c] >= 0:
-                        pooled_text(ax, f"cells/{k}/{r}/{c}", cx + (c + 0.5) * unit, cy + (r + 0.5) * unit, str(tile[r][c]),
-                              ha="center", va="center", fontsize=size, color="black", in_layout=False)
+        texts = [[[str(v) if v >= 0 else "" for v in row] for row in window] for window in windows.tolist()]
+        cell_numbers(ax, "cells", colours, texts, corners + unit / 2, size, step=unit)
     if labels and n_windows <= MAX_WINDOW_TITLES:
         for k, (cx, cy) in enumerate(corners):
-            pooled_text(ax, f"title/{k}", cx, cy - 0.05 * unit, f"#{k}", ha="left", va="bottom", fontsize=max(size - 1, 5),
-                  in_layout=False)
+            pooled_text(ax, f"title/{k}", cx, cy - 0.05 * unit, f"#{k}", ha="left", va="bottom",
+                        fontsize=max(size - 1, MIN_FONT_POINTS), in_layout=False)
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(1.01, -0.04)
     ax.set_aspect("equal")

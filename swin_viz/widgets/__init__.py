@@ -30,51 +30,58 @@ program that wants the garbage collector to leave its imported modules alone.
 from __future__ import annotations
 
 from swin_viz.block import PadOrderLayout, pad_order_layout  # notebook 07's layout, where older code found it
-from swin_viz.widgets import _base
-from swin_viz.widgets import _stage
-from swin_viz.widgets import overview
-from swin_viz.widgets import cyclic_shift
-from swin_viz.widgets import region_labels
-from swin_viz.widgets import window_partition
-from swin_viz.widgets import broadcast_subtraction
-from swin_viz.widgets import masked_softmax
-from swin_viz.widgets import full_block
-from swin_viz.widgets import real_world_shapes
-from swin_viz.widgets import numerics
-from swin_viz.widgets import cost
 from swin_viz.widgets._base import *  # noqa: F403
+from swin_viz.widgets._base import __all__ as _base_names
 from swin_viz.widgets._stage import *  # noqa: F403
-from swin_viz.widgets.overview import *  # noqa: F403
-from swin_viz.widgets.cyclic_shift import *  # noqa: F403
-from swin_viz.widgets.region_labels import *  # noqa: F403
-from swin_viz.widgets.window_partition import *  # noqa: F403
+from swin_viz.widgets._stage import StageExplorer
+from swin_viz.widgets._stage import __all__ as _stage_names
 from swin_viz.widgets.broadcast_subtraction import *  # noqa: F403
-from swin_viz.widgets.masked_softmax import *  # noqa: F403
-from swin_viz.widgets.full_block import *  # noqa: F403
-from swin_viz.widgets.real_world_shapes import *  # noqa: F403
-from swin_viz.widgets.numerics import *  # noqa: F403
+from swin_viz.widgets.broadcast_subtraction import BroadcastExplorer, LabelDifferenceExplorer, WindowMasksExplorer
+from swin_viz.widgets.broadcast_subtraction import __all__ as _broadcast_subtraction_names
 from swin_viz.widgets.cost import *  # noqa: F403
+from swin_viz.widgets.cost import __all__ as _cost_names
+from swin_viz.widgets.cyclic_shift import *  # noqa: F403
+from swin_viz.widgets.cyclic_shift import CyclicShiftExplorer
+from swin_viz.widgets.cyclic_shift import __all__ as _cyclic_shift_names
+from swin_viz.widgets.full_block import *  # noqa: F403
+from swin_viz.widgets.full_block import __all__ as _full_block_names
+from swin_viz.widgets.masked_softmax import *  # noqa: F403
+from swin_viz.widgets.masked_softmax import AttentionWeightsExplorer, LeakExplorer, QkAlignmentExplorer
+from swin_viz.widgets.masked_softmax import __all__ as _masked_softmax_names
+from swin_viz.widgets.numerics import *  # noqa: F403
+from swin_viz.widgets.numerics import __all__ as _numerics_names
+from swin_viz.widgets.overview import *  # noqa: F403
+from swin_viz.widgets.overview import PipelineExplorer
+from swin_viz.widgets.overview import __all__ as _overview_names
+from swin_viz.widgets.real_world_shapes import *  # noqa: F403
+from swin_viz.widgets.real_world_shapes import __all__ as _real_world_shapes_names
+from swin_viz.widgets.region_labels import *  # noqa: F403
+from swin_viz.widgets.region_labels import RegionLabelsExplorer
+from swin_viz.widgets.region_labels import __all__ as _region_labels_names
+from swin_viz.widgets.window_partition import *  # noqa: F403
+from swin_viz.widgets.window_partition import WindowPartitionExplorer, WindowRowsExplorer
+from swin_viz.widgets.window_partition import __all__ as _window_partition_names
 
 #: A stage: the class of its explorer (a :class:`StageExplorer`), as :data:`STAGES` lists them.
-Stage = type[_stage.StageExplorer]
+Stage = type[StageExplorer]
 
 #: Every stage explorer, by name, in reading order.
 STAGES: dict[str, Stage] = {
-    "cyclic_shift": cyclic_shift.CyclicShiftExplorer,
-    "region_labels": region_labels.RegionLabelsExplorer,
-    "window_partition": window_partition.WindowPartitionExplorer,
-    "window_rows": window_partition.WindowRowsExplorer,
-    "broadcast": broadcast_subtraction.BroadcastExplorer,
-    "label_difference": broadcast_subtraction.LabelDifferenceExplorer,
-    "window_masks": broadcast_subtraction.WindowMasksExplorer,
-    "leak": masked_softmax.LeakExplorer,
-    "qk_alignment": masked_softmax.QkAlignmentExplorer,
-    "attention_weights": masked_softmax.AttentionWeightsExplorer,
-    "pipeline": overview.PipelineExplorer,
+    "cyclic_shift": CyclicShiftExplorer,
+    "region_labels": RegionLabelsExplorer,
+    "window_partition": WindowPartitionExplorer,
+    "window_rows": WindowRowsExplorer,
+    "broadcast": BroadcastExplorer,
+    "label_difference": LabelDifferenceExplorer,
+    "window_masks": WindowMasksExplorer,
+    "leak": LeakExplorer,
+    "qk_alignment": QkAlignmentExplorer,
+    "attention_weights": AttentionWeightsExplorer,
+    "pipeline": PipelineExplorer,
 }
 
 
-def explorer(stage: str, **settings: int | None) -> _stage.StageExplorer:
+def explorer(stage: str, **settings: int | None) -> StageExplorer:
     """The explorer of the stage named ``stage`` (a key of :data:`STAGES`), starting at ``settings``
     (as :class:`StageExplorer` takes them).
 
@@ -87,5 +94,6 @@ def explorer(stage: str, **settings: int | None) -> _stage.StageExplorer:
 
 __all__ = [
     "STAGES", "Stage", "explorer", "PadOrderLayout", "pad_order_layout",
-    *(name for module in (_base, _stage, overview, cyclic_shift, region_labels, window_partition, broadcast_subtraction, masked_softmax, full_block, real_world_shapes, numerics, cost) for name in module.__all__),
+    *_base_names, *_stage_names, *_overview_names, *_cyclic_shift_names, *_region_labels_names, *_window_partition_names,
+    *_broadcast_subtraction_names, *_masked_softmax_names, *_full_block_names, *_real_world_shapes_names, *_numerics_names, *_cost_names,
 ]
