@@ -31,8 +31,10 @@ step still reports once, and re-ranges the other sliders. Two uncounted steps of
 up after it has loaded.
 
 Per layout and slider it prints and stores n, median, p95 (nearest rank: the ceil(0.95 n)-th smallest, the
-second largest of 30), max, and the median of the two parts (key -> new ``src``; new ``src`` -> decoded), and
-checks the goal: p95 under :data:`BUDGET_MS` (100 ms at 9x9/3/1, 150 ms at 56x56/7/3). It writes
+second largest of 30), max, the medians of the parts (key -> websocket message; key -> new ``src``; new ``src``
+-> decoded), and the CPU time the kernel and the Voilà server used per step (``psutil``, a mean over the slider's
+steps: the work a step is, which other processes on the cores do not stretch as they stretch the wall clock); and
+it checks the goal: p95 under :data:`BUDGET_MS` (100 ms at 9x9/3/1, 150 ms at 56x56/7/3). It writes
 ``bench/results/browser.json`` (with Chromium's version and the load average before and after); ``--quick``
 (6 steps per slider) writes ``bench/results/quick/browser.json`` instead (git-ignored), so a quick run never
 overwrites committed results.
@@ -56,6 +58,8 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Sequence
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))  # the browser tests' helpers: one way to serve and read the app
@@ -145,6 +149,20 @@ def app_notebook(home: Path, settings: dict[str, int] | None) -> Path:
     return notebook
 
 
+def _cpu_ms(processes: Sequence[psutil.Process]) -> float:
+    """The CPU time (user + system, ms) ``processes`` have used so far."""
+    return sum(sum(process.cpu_times()[:2]) for process in processes) * 1000.0
+
+
+def _kernel_and_server(server: Any) -> tuple[list[psutil.Process], list[psutil.Process]]:
+    """The Voilà server's kernel process(es) (its ``ipykernel`` children) and the server process itself."""
+    voila = psutil.Process(server.process.pid)
+    kernels = [child for child in voila.children(recursive=True) if "ipykernel" in " ".join(child.cmdline())]
+    if not kernels:
+        raise RuntimeError("no kernel process found under the Voilà server")
+    return kernels, [voila]
+
+
 def _summary(times: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(times), 1), "p95_ms": round(p95(times), 1), "max_ms": round(max(times), 1)}
 
@@ -219,9 +237,15 @@ def bench_layout(browser: Any, layout_name: str, steps: int, gap_ms: float, slid
                 explorer.root.evaluate(_INSTALL)
                 names = [name for name in view.sliders if sliders is None or name in sliders]
                 time_slider(page, explorer, kernel, "shift", WARMUP_STEPS, gap_ms)  # warm-up, not counted
+                kernels, voila = _kernel_and_server(server)
                 controls = {}
                 for name in names:
-                    controls[name] = time_slider(page, explorer, kernel, name, steps, gap_ms)
+                    # the CPU the kernel and the server used over the slider's steps, per counted step: how much
+                    # work a step is, next to its wall-clock time (other processes on the cores stretch that)
+                    cpu_before = _cpu_ms(kernels), _cpu_ms(voila)
+                    controls[name] = entry = time_slider(page, explorer, kernel, name, steps, gap_ms)
+                    entry["kernel_cpu_ms_per_step"] = round((_cpu_ms(kernels) - cpu_before[0]) / entry["n"], 1)
+                    entry["server_cpu_ms_per_step"] = round((_cpu_ms(voila) - cpu_before[1]) / entry["n"], 1)
                     print(f"  {layout_name} {name:<13} " + _row(controls[name]), flush=True)
                 return {"start": list(view.layout), "sliders_in_page": list(view.sliders), "controls": controls}
         finally:
@@ -232,12 +256,13 @@ def _row(entry: dict[str, Any]) -> str:
     return (
         f"{entry['n']:>3} {entry['median_ms']:>8.1f} {entry['p95_ms']:>8.1f} {entry['max_ms']:>8.1f}"
         f" {entry['median_key_to_sent_ms']:>10.1f} {entry['median_key_to_src_ms']:>10.1f} {entry['median_src_to_decoded_ms']:>10.1f}"
+        f" {entry['kernel_cpu_ms_per_step']:>10.1f} {entry['server_cpu_ms_per_step']:>10.1f}"
     )
 
 
 def table(layouts: dict[str, dict[str, Any]]) -> str:
     """One row per layout and slider: n, median, p95, max, and the median parts; the goal per layout."""
-    header = f"{'layout':<10} {'slider':<13} {'n':>3} {'median':>8} {'p95':>8} {'max':>8} {'key->sent':>10} {'key->src':>10} {'src->dec':>10}"
+    header = f"{'layout':<10} {'slider':<13} {'n':>3} {'median':>8} {'p95':>8} {'max':>8} {'key->sent':>10} {'key->src':>10} {'src->dec':>10} {'kernel cpu':>10} {'voila cpu':>10}"
     lines = [header, "-" * len(header)]
     for layout_name, result in layouts.items():
         for name, entry in result["controls"].items():
@@ -250,7 +275,8 @@ def table(layouts: dict[str, dict[str, Any]]) -> str:
     lines.append(
         "(ms in the page, performance.now(): keydown to the new figure decoded; medians of its parts: key->sent = to\n"
         " the first websocket message (the page's share), key->src = to the new src of the <img> (that, plus the\n"
-        " kernel's sync and redraw and the PNG's way back), src->dec = the new figure's loading and decoding)"
+        " kernel's sync and redraw and the PNG's way back), src->dec = the new figure's loading and decoding;\n"
+        " kernel cpu / voila cpu = CPU time the kernel / the Voila server used per step, a mean)"
     )
     return "\n".join(lines)
 
