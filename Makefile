@@ -69,6 +69,8 @@ picture: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_mask.py $(if $(QUICK),--quick)
 	$(BIN)/python bench/bench_redraw.py $(if $(QUICK),--quick)
+	$(BIN)/python bench/bench_memory.py $(if $(QUICK),--quick)
+	$(BIN)/python bench/bench_browser.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
