@@ -47,7 +47,6 @@ import ipywidgets
 import matplotlib
 import psutil
 
-from swin_viz.figures import LabFigure
 from swin_viz.widgets import (
     STAGES,
     Explorer,
@@ -120,8 +119,9 @@ def rerun_cell(build: Callable[[], Explorer], runs: int, close: bool = True) -> 
     the RSS growth from the second checkpoint (run 10) to the last, and the ms per run.
     """
     gc.collect()
-    figures_before, widgets_before = _count(LabFigure), _count(ipywidgets.Widget)
+    widgets_before = _count(ipywidgets.Widget)
     view: Explorer | None = None
+    made_figures: list[weakref.ref] = []  # every run's figure: what is alive is counted exactly, whatever else the process holds
     closed_figures: list[weakref.ref] = []
     marks = checkpoints(runs)
     points: dict[int, dict[str, Any]] = {}
@@ -129,6 +129,7 @@ def rerun_cell(build: Callable[[], Explorer], runs: int, close: bool = True) -> 
     for run in range(1, runs + 1):
         new = build()
         _student_change(new)
+        made_figures.append(weakref.ref(new.figure))
         if view is not None and close:
             closed_figures.append(weakref.ref(view.figure))  # taken before close(), which drops view.figure
             view.close()
@@ -138,7 +139,7 @@ def rerun_cell(build: Callable[[], Explorer], runs: int, close: bool = True) -> 
         if run in marks:
             points[run] = {
                 "rss_mb": round(_rss_mb(), 1),
-                "live_figures": _count(LabFigure) - figures_before,
+                "live_figures": sum(1 for ref in made_figures if ref() is not None),
                 "live_widgets": _count(ipywidgets.Widget) - widgets_before,
                 "closed_figures_alive": sum(1 for ref in closed_figures if ref() is not None),
             }
@@ -167,7 +168,7 @@ def rerun_cell(build: Callable[[], Explorer], runs: int, close: bool = True) -> 
         "widgets_left_per_old_explorer": round((last["live_widgets"] - widgets_per_explorer) / (runs - 1), 1),
         "closed_figures_alive_end": last["closed_figures_alive"],
         "left_after_closing_all": {
-            "figures": _count(LabFigure) - figures_before,
+            "figures": sum(1 for ref in made_figures if ref() is not None),
             "widgets": _count(ipywidgets.Widget) - widgets_before,
         },
     }

@@ -7,8 +7,8 @@ import pytest
 from matplotlib.backends.backend_agg import RendererAgg
 
 from swin_viz import region_labels, widgets
-from swin_viz.figures import MIN_TEXT_PX, plot_cyclic_shift
-from swin_viz.figures._text import CellNumbers, _Outlines
+from swin_viz.figures import MIN_TEXT_PX, _text, plot_cyclic_shift
+from swin_viz.figures._text import CellNumbers
 
 LAYOUTS = [dict(height=9, width=9, window=3, shift=1), dict(height=12, width=16, window=4, shift=2),
            dict(height=56, width=56, window=7, shift=3), dict(height=24, width=24, window=3, shift=1)]
@@ -24,14 +24,14 @@ def drawn_sizes(monkeypatch):
         sizes.append((prop.get_size_in_points() * self.points_to_pixels(1.0), s))
         return draw_text(self, gc, x, y, s, prop, angle, ismath, mtext)
 
-    draw_strings = _Outlines._draw_strings
+    draw_outlines = _text.draw_outlines
 
-    def recording_strings(self, renderer, anchors, strings, colours, size, **kwargs):
+    def recording_outlines(artist, renderer, anchors, strings, colours, size, **kwargs):
         sizes.extend((size * renderer.points_to_pixels(1.0), s) for s in strings)
-        return draw_strings(self, renderer, anchors, strings, colours, size, **kwargs)
+        return draw_outlines(artist, renderer, anchors, strings, colours, size, **kwargs)
 
     monkeypatch.setattr(RendererAgg, "draw_text", recording_text)
-    monkeypatch.setattr(_Outlines, "_draw_strings", recording_strings)
+    monkeypatch.setattr(_text, "draw_outlines", recording_outlines)
     return sizes
 
 

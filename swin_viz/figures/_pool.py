@@ -39,6 +39,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
 
 from swin_viz.figures._canvas import TICK_PARAMS, LabFigure, new_figure, set_chrome
+from swin_viz.figures._text import OutlinedText
 
 _POOL = "_swin_viz_pool"  # attribute of an Axes: {gid: artist}
 _CLAIMED = "_swin_viz_claimed"  # attribute of an Axes: the gids claimed in the current frame
@@ -215,12 +216,13 @@ _TEXT_ALIASES = {"ha": "horizontalalignment", "va": "verticalalignment"}
 
 
 def pooled_text(ax: Axes, gid: str, x: float, y: float, text: str, *, chrome: bool = False, **props: Any) -> Text:
-    """A pooled ``ax.text(x, y, text, **props)``; properties not given take ``ax.text``'s defaults.
+    """A pooled ``ax.text(x, y, text, **props)``, drawn from its cached outline
+    (:class:`~swin_viz.figures._text.OutlinedText`); properties not given take ``ax.text``'s defaults.
 
     ``chrome=True``: drawn with the chrome (:meth:`LabFigure.draw`): for texts that rarely change
     and overlap no data artist (window numbers in the gaps, fixed notes).
     """
-    artist, _ = pooled(ax, gid, lambda: ax.text(x, y, text))
+    artist, _ = pooled(ax, gid, lambda: ax.add_artist(OutlinedText(x, y, text)))
     set_chrome(artist, chrome)
     artist.set_position((x, y))
     artist.set_text(text)

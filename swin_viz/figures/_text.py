@@ -22,6 +22,7 @@ from matplotlib.artist import Artist
 from matplotlib.collections import PathCollection
 from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path
+from matplotlib.text import Text
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 
@@ -39,9 +40,13 @@ def _font(size: float, weight: str) -> FontProperties:
 
 
 @functools.lru_cache(maxsize=64)
-def digit_height(size: float, weight: str = "normal") -> float:
-    """The height of a digit's ink in points: where a line of numbers is centred, whatever its characters."""
-    return float(_ink(TextPath((0, 0), "0", size=size, prop=_font(size, weight)))[3])
+def font_lines(size: float, weight: str = "normal") -> tuple[float, float, float]:
+    """A line's box and middle, in points from its baseline: how far the tallest and deepest marks reach (the
+    ink of ``"(|"``, brackets and bars: the font's ascent and descent) and a digit's half height."""
+    prop = _font(size, weight)
+    _, descent, _, ascent = _ink(TextPath((0, 0), "(|", size=size, prop=prop))
+    digit = _ink(TextPath((0, 0), "0", size=size, prop=prop))[3]
+    return float(ascent), float(-descent), float(digit) / 2
 
 
 def _ink(path: Path) -> tuple[float, float, float, float]:
@@ -57,33 +62,70 @@ def _ink(path: Path) -> tuple[float, float, float, float]:
 
 
 @functools.lru_cache(maxsize=OUTLINES_KEPT)
-def outline(string: str, size: float, weight: str = "normal", align: str = "center", rotation: int = 0) -> tuple[Path, tuple]:
-    """A string's outline in points, and its box ``(x0, y0, x1, y1)``, placed around the origin.
+def outline(
+    string: str, size: float, weight: str = "normal", ha: str = "center", va: str = "center", rotation: float = 0.0
+) -> tuple[Path, tuple]:
+    """A string's outline in points, placed around its anchor at the origin as a ``Text`` with these
+    ``ha``, ``va`` and ``rotation`` is; and its box ``(x0, y0, x1, y1)``, what the layout reserves.
 
-    Each line's ink is centred on ``x = 0`` (``align="center"``) or ends there (``"right"``); the first
-    line's digits are centred on ``y = 0``, later lines :data:`LINE_SPACING` font sizes below.
-    ``rotation`` 90 turns the whole (an axis label up the left side). The box is what the layout
-    reserves: the ink across, and a digit's height above and below each line's middle.
+    Lines lie :data:`LINE_SPACING` font sizes apart, each line's ink aligned on the others as ``ha`` says
+    (``"left"``, ``"center"``, ``"right"``); a line's box is its ink across and the font's ascent and descent
+    (:func:`font_lines`) up and down. The whole, turned by ``rotation`` degrees, is then placed so that its
+    box is ``ha`` and ``va`` (``"top"``, ``"bottom"``, ``"center"``; ``"baseline"``: the first line's
+    baseline; ``"center_baseline"``: the middle of the first line's digits) of the origin.
     """
     prop = _font(size, weight)
-    half = digit_height(size, weight) / 2
+    ascent, descent, half = font_lines(size, weight)
     parts, boxes = [], []
     for i, line in enumerate(string.split("\n")):
-        path = TextPath((0, 0), line, size=size, prop=prop)
+        path = TextPath((0, 0), line, size=size, prop=prop) if line.strip() else Path(np.zeros((0, 2)))  # "" fails
         x0, _, x1, _ = _ink(path)
-        dx = -(x0 + x1) / 2 if align == "center" else -x1
-        dy = -half - i * LINE_SPACING * size
+        dx = {"left": -x0, "center": -(x0 + x1) / 2}.get(ha, -x1)
+        dy = -i * LINE_SPACING * size
         if len(path.vertices):
             parts.append(path.transformed(Affine2D().translate(dx, dy)))
-        boxes.append((x0 + dx, dy - half, x1 + dx, dy + 3 * half))
-    path = Path.make_compound_path(*parts) if parts else Path(np.zeros((0, 2)))
+        boxes.append((x0 + dx, dy - descent, x1 + dx, dy + ascent))
     box = np.array(boxes)
-    extent = (box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max())
-    if rotation:
-        path = path.transformed(Affine2D().rotate_deg(rotation))
-        corners = Affine2D().rotate_deg(rotation).transform([[extent[0], extent[1]], [extent[2], extent[3]]])
-        extent = (*corners.min(0), *corners.max(0))
-    return path, tuple(float(v) for v in extent)
+    x0, y0, x1, y1 = box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()
+    turn = Affine2D().rotate_deg(rotation)
+    (x0, y0), (x1, y1) = np.sort(turn.transform([[x0, y0], [x1, y1]]), axis=0) if rotation else ((x0, y0), (x1, y1))
+    dx = {"left": -x0, "center": -(x0 + x1) / 2}.get(ha, -x1)
+    dy = {"top": -y1, "bottom": -y0, "center": -(y0 + y1) / 2, "baseline": 0.0, "center_baseline": -half}[va]
+    place = turn.translate(dx, dy)
+    path = Path.make_compound_path(*parts).transformed(place) if parts else Path(np.zeros((0, 2)))
+    return path, (float(x0 + dx), float(y0 + dy), float(x1 + dx), float(y1 + dy))
+
+
+def draw_outlines(
+    artist: Artist, renderer: Any, anchors: np.ndarray, strings: Sequence[str], colours: Sequence[Any], size: float,
+    *, weight: str = "normal", ha: str = "center", va: str = "center", rotation: float = 0.0,
+) -> None:
+    """Draw ``strings`` at display-pixel ``anchors`` ``[n, 2]`` as one collection of their cached outlines."""
+    collection = PathCollection([outline(s, size, weight, ha, va, rotation)[0] for s in strings], edgecolors="none", linewidths=0)
+    collection.set_offsets(anchors)
+    collection.set_offset_transform(IdentityTransform())
+    collection.set_transform(Affine2D().scale(renderer.points_to_pixels(1.0)))
+    collection.set_facecolor(colours)
+    collection.set_figure(artist.get_figure(root=False))
+    collection.set_clip_on(False)
+    collection.set_alpha(artist.get_alpha())
+    collection.draw(renderer)
+
+
+class OutlinedText(Text):
+    """A ``Text`` drawn from its cached outline on a raster canvas (a vector picture keeps it as text): a note or
+    flag that follows a slider is drawn afresh on every redraw, and FreeType's rendering costs about 0.1 ms
+    a glyph. Everything else (its properties, its box in the layout) is matplotlib's ``Text``."""
+
+    def draw(self, renderer: Any) -> None:
+        if not self.get_visible() or not self.get_text() or not _raster(renderer):
+            super().draw(renderer)
+            return
+        anchor = self.get_transform().transform([self.get_position()])
+        draw_outlines(self, renderer, anchor, [self.get_text()], [self.get_color()], self.get_fontsize(),
+                      weight=str(self.get_fontweight()), ha=self.get_horizontalalignment(), va=self.get_verticalalignment(),
+                      rotation=self.get_rotation())
+        self.stale = False
 
 
 def _raster(renderer: Any) -> bool:
@@ -92,29 +134,12 @@ def _raster(renderer: Any) -> bool:
 
 
 class _Outlines(Artist):
-    """Strings drawn as one collection of cached outlines at display-pixel anchors (the base of the two below)."""
+    """Strings drawn as one collection of cached outlines (the base of the two below)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._collection = PathCollection([], edgecolors="none", linewidths=0)
         #: the font size in pixels of the strings the last draw showed (the smallest, if several), or ``None``
         self.drawn_px: float | None = None
-
-    def _draw_strings(
-        self, renderer: Any, anchors: np.ndarray, strings: Sequence[str], colours: Sequence[Any],
-        size: float, *, weight: str = "normal", align: str = "center", rotation: int = 0,
-    ) -> None:
-        paths = [outline(s, size, weight, align, rotation)[0] for s in strings]
-        collection = self._collection
-        collection.set_paths(paths)
-        collection.set_offsets(anchors)
-        collection.set_offset_transform(IdentityTransform())
-        collection.set_transform(Affine2D().scale(renderer.points_to_pixels(1.0)))
-        collection.set_facecolor(colours)
-        collection.set_figure(self.get_figure(root=False))
-        collection.set_clip_on(False)
-        collection.set_alpha(self.get_alpha())
-        collection.draw(renderer)
 
 
 class CellNumbers(_Outlines):
@@ -161,9 +186,9 @@ class CellNumbers(_Outlines):
         origin, right, below = self.axes.transData.transform([[0, 0], [step, 0], [0, step]])
         cell_w, cell_h = abs(right[0] - origin[0]), abs(below[1] - origin[1])
         widest = max(self._strings, key=len)
-        x0, y0, x1, y1 = outline(widest, self._number_size)[1]
+        x0, _, x1, _ = outline(widest, self._number_size)[1]
         lines = max(s.count("\n") for s in self._strings) + 1
-        height = (lines - 1) * LINE_SPACING * self._number_size + digit_height(self._number_size)
+        height = (lines - 1) * LINE_SPACING * self._number_size + 2 * font_lines(self._number_size)[2]
         return (x1 - x0) * scale <= cell_w and height * scale <= cell_h
 
     def draw(self, renderer: Any) -> None:
@@ -173,7 +198,7 @@ class CellNumbers(_Outlines):
         if not self._strings or not self._fits(renderer):
             return
         anchors = self.axes.transData.transform(self._cell_xy)
-        self._draw_strings(renderer, anchors, self._strings, self._colours, self._number_size)
+        draw_outlines(self, renderer, anchors, self._strings, self._colours, self._number_size)
         self.drawn_px = self._number_size * renderer.points_to_pixels(1.0)
         self.stale = False
 
@@ -248,9 +273,9 @@ class TickLabels(_Outlines):
         """Visible, on an axes whose axis is on (``ax.set_axis_off()`` hides a grid's labels, as it hides ticks)."""
         return self.get_visible() and self.axes is not None and self.axes.axison
 
-    def _place(self, scale: float) -> list[tuple[np.ndarray, list[str], float, str, int, Any, np.ndarray]]:
-        """What to draw, ``(anchors [n, 2], strings, size, align, rotation, colour, boxes [n, 4])`` per group of
-        strings, in display pixels; ``scale`` is pixels per point."""
+    def _place(self, scale: float) -> list[tuple[np.ndarray, list[str], float, dict[str, Any], Any, np.ndarray]]:
+        """What to draw, ``(anchors [n, 2], strings, size, placement (ha, va, rotation), colour, boxes [n, 4])`` per
+        group of strings, in display pixels; ``scale`` is pixels per point."""
         ax = self.axes
         box = ax.bbox
         groups = []
@@ -260,28 +285,30 @@ class TickLabels(_Outlines):
             if not strings:
                 continue
             values = np.array(positions, dtype=float)
-            extents = np.array([outline(s, size, align="center" if axis == "x" else "right")[1] for s in strings]) * scale
+            placement = {"ha": "center", "va": "top"} if axis == "x" else {"ha": "right", "va": "center_baseline"}
+            extents = np.array([outline(s, size, **placement)[1] for s in strings]) * scale
             pad = self._pads[axis] * scale
             if axis == "x":
                 along = ax.transData.transform(np.column_stack([values, np.zeros_like(values)]))[:, 0]
-                anchors = np.column_stack([along, box.y0 - pad - extents[:, 3]])
+                anchors = np.column_stack([along, np.full_like(along, box.y0 - pad)])
             else:
                 along = ax.transData.transform(np.column_stack([np.zeros_like(values), values]))[:, 1]
                 anchors = np.column_stack([np.full_like(along, box.x0 - pad), along])
             boxes = extents + np.tile(anchors, 2)
             edges[axis] = boxes[:, 1].min() if axis == "x" else boxes[:, 0].min()
-            groups.append((anchors, list(strings), size, "center" if axis == "x" else "right", 0, self._colours[axis], boxes))
+            groups.append((anchors, list(strings), size, placement, self._colours[axis], boxes))
         labelpad = self._labelpad * scale
-        for axis, rotation in (("x", 0), ("y", 90)):
+        for axis in "xy":
             text = self._labels[axis]
             if not text:
                 continue
-            extent = np.array(outline(text, self._label_size, rotation=rotation)[1]) * scale
+            placement = {"ha": "center", "va": "top"} if axis == "x" else {"ha": "right", "va": "center", "rotation": 90}
+            extent = np.array(outline(text, self._label_size, **placement)[1]) * scale
             if axis == "x":
-                anchor = np.array([[box.x0 + box.width / 2, edges["x"] - labelpad - extent[3]]])
+                anchor = np.array([[box.x0 + box.width / 2, edges["x"] - labelpad]])
             else:
-                anchor = np.array([[edges["y"] - labelpad - extent[2], box.y0 + box.height / 2]])
-            groups.append((anchor, [text], self._label_size, "center", rotation, self._label_colour, extent + np.tile(anchor, 2)))
+                anchor = np.array([[edges["y"] - labelpad, box.y0 + box.height / 2]])
+            groups.append((anchor, [text], self._label_size, placement, self._label_colour, extent + np.tile(anchor, 2)))
         return groups
 
     def get_window_extent(self, renderer: Any = None) -> Bbox:
@@ -305,10 +332,10 @@ class TickLabels(_Outlines):
             return
         scale = renderer.points_to_pixels(1.0)
         sizes = []
-        for anchors, strings, size, align, rotation, colour, _ in self._place(scale):
+        for anchors, strings, size, placement, colour, _ in self._place(scale):
             if _raster(renderer) and size * scale < MIN_TEXT_PX:  # dropped, not shrunk
                 continue
-            self._draw_strings(renderer, anchors, strings, [colour] * len(strings), size, align=align, rotation=rotation)
+            draw_outlines(self, renderer, anchors, strings, [colour] * len(strings), size, **placement)
             sizes.append(size * scale)
         self.drawn_px = min(sizes) if sizes else None
         self.stale = False
