@@ -376,7 +376,7 @@ def _text_inputs(text: Text, strings: bool = True) -> tuple | None:
     return (
         text.get_text() if strings else text.get_text().count("\n"),
         text.get_fontsize(), text.get_fontweight(), text.get_fontfamily()[0], text.get_rotation(),
-        text.get_horizontalalignment(), text.get_verticalalignment(), text.get_linespacing(),
+        text.get_horizontalalignment(), text.get_verticalalignment(),
     )
 
 
