@@ -133,7 +133,7 @@ def _naive_grid(
 
 
 def naive_shifted_partition(x: torch.Tensor, window: IntPair, shift: IntPair) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Cut ``x`` into the pieces of :func:`naive_shifted_windows` and pad each to ``M x M`` with zero tokens.
+    """Cut ``x`` into the pieces of :func:`~swin_viz.cost.naive_shifted_windows` and pad each to ``M x M`` with zero tokens.
 
     Done in one go: pad the map with ``M - s`` zero rows on top (``0`` if
     ``s = 0``) and zeros at the bottom up to a multiple of ``M`` (likewise for
@@ -150,7 +150,7 @@ def naive_shifted_partition(x: torch.Tensor, window: IntPair, shift: IntPair) ->
 
     Returns:
         ``(windows, real)``: ``windows`` is ``[B * nW', Mh, Mw, C]`` in the
-        order of :func:`naive_shifted_windows` (image-major), ``real`` is
+        order of :func:`~swin_viz.cost.naive_shifted_windows` (image-major), ``real`` is
         ``BoolTensor[nW', N]``, ``True`` for the map's own tokens and
         ``False`` for padding.
     """

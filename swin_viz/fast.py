@@ -92,9 +92,9 @@ def _bands(size: int, window: int, shift: int, device: _Device) -> Tuple[torch.T
 def fast_region_labels(
     height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
 ) -> torch.Tensor:
-    """:func:`region_labels` in closed form: ``band_h * n_bands_w + band_w``, no loop.
+    """:func:`~swin_viz.tensors.region_labels` in closed form: ``band_h * n_bands_w + band_w``, no loop.
 
-    Equal to :func:`region_labels` entry for entry (the same ``cnt`` numbers).
+    Equal to :func:`~swin_viz.tensors.region_labels` entry for entry (the same ``cnt`` numbers).
 
     Args:
         height, width: feature-map size ``H, W``; multiples of the window unless ``pad``.
@@ -118,9 +118,9 @@ def fast_region_labels(
 def fast_window_labels(
     height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
 ) -> torch.Tensor:
-    """:func:`window_labels` (``mask_windows``) in closed form, cut into windows by a view.
+    """:func:`~swin_viz.tensors.window_labels` (``mask_windows``) in closed form, cut into windows by a view.
 
-    Equal to :func:`window_labels` entry for entry.
+    Equal to :func:`~swin_viz.tensors.window_labels` entry for entry.
 
     Args:
         height, width: feature-map size ``H, W``; multiples of the window unless ``pad``.
@@ -198,9 +198,9 @@ def fast_attention_mask(
     dtype: torch.dtype = torch.float32,
     device: _Device = None,
 ) -> torch.Tensor:
-    """:func:`attention_mask` as a zero fill, a pattern copied into the last window column, two fills in the last row.
+    """:func:`~swin_viz.tensors.attention_mask` as a zero fill, a pattern copied into the last window column, two fills in the last row.
 
-    Equal to :func:`attention_mask` entry for entry (``0.0`` and ``fill``,
+    Equal to :func:`~swin_viz.tensors.attention_mask` entry for entry (``0.0`` and ``fill``,
     never ``-0.0``) and close to the cost of allocating and zeroing the
     output; see the section comment above for why the fills give the same mask.
 
@@ -223,7 +223,7 @@ def fast_attention_mask(
 def allowed_mask(
     height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
 ) -> torch.Tensor:
-    """Which query may attend to which key: ``True`` where :func:`attention_mask` is ``0``.
+    """Which query may attend to which key: ``True`` where :func:`~swin_viz.tensors.attention_mask` is ``0``.
 
     The boolean form (one byte per entry, a quarter of the float mask) that
     ``torch.nn.functional.scaled_dot_product_attention`` takes as ``attn_mask``

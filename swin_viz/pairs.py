@@ -237,7 +237,7 @@ class PadOrderLayout:
 
 
 def pad_order_layout(height: int, width: int, window: IntPair, shift: IntPair, order: str) -> PadOrderLayout:
-    """Compute :class:`PadOrderLayout` for an ``H x W`` map, padded in ``order`` (see :data:`PAD_ORDERS`).
+    """Compute :class:`PadOrderLayout` for an ``H x W`` map, padded in ``order`` (see :data:`~swin_viz.layout.PAD_ORDERS`).
 
     The windows are those :func:`pair_relation` uses for ``order``; ``leaked`` and ``blocked`` sum its
     relations per query, so their totals are :func:`count_wrong_pairs`.
