@@ -3,10 +3,15 @@
 Three layers, each stage in one place:
 
 * the computation (pure tensor functions, the same as real Swin code):
-  :mod:`swin_viz.tensors` (the mask, stage by stage, the slice-loop reference and the vectorised
-  construction), :mod:`swin_viz.block` (the whole shifted-window attention block and an independent
-  oracle), :mod:`swin_viz.numerics` (what -100 leaves behind, in each dtype) and :mod:`swin_viz.cost`
-  (FLOPs, times and window counts of the paper's cost argument);
+  :mod:`swin_viz.tensors` (the mask, stage by stage, the slice-loop reference), :mod:`swin_viz.fast`
+  (the same tensors, vectorised), :mod:`swin_viz.layout` (padding, the libraries' clamp rules, the pad
+  orders), :mod:`swin_viz.block` (the whole shifted-window attention block and an independent oracle),
+  :mod:`swin_viz.weights` (its parameters), :mod:`swin_viz.pairs` (which pairs may attend, and what a
+  pad order gets wrong), :mod:`swin_viz.numerics` (what -100 leaves behind, in each dtype),
+  :mod:`swin_viz.cost` (FLOPs, times and window counts of the paper's cost argument) and
+  :mod:`swin_viz.attentions` (the attentions it measures); their shared argument checks are in
+  ``swin_viz._checks``. ``tensors`` re-exports ``fast`` and ``layout``, ``block`` re-exports ``weights``
+  and ``pairs``, ``cost`` re-exports ``attentions``: every name is importable from where it always was;
 * :mod:`swin_viz.figures`: matplotlib figures of those tensors, redrawn in place by the explorers;
 * :mod:`swin_viz.widgets`: ipywidgets sliders wired to the figures.
 """

@@ -22,11 +22,12 @@ This module computes both sides of those claims:
   for one of the :data:`ATTENTIONS` on a fresh map; :func:`window_count` counts
   the windows a partition actually produces; :func:`time_call` times a call and
   :func:`fit_slope` reads the exponent of a power law off the results;
-* the attentions being measured: :func:`global_attention` (the MSA of ViT,
-  with the block's weights), :func:`multi_head_attention` (the body of
-  ``WindowAttention.forward`` on any token groups), and the naive alternative
-  to the cyclic shift, :func:`naive_shifted_windows` /
-  :func:`naive_shifted_partition` / :func:`naive_shifted_attention`.
+* the naive alternative to the cyclic shift: :func:`naive_shifted_windows`, the
+  pieces the shifted windows cut from the map;
+* the attentions being measured, in :mod:`swin_viz.attentions` (importable from here
+  too): :func:`global_attention` (the MSA of ViT, with the block's weights),
+  :func:`multi_head_attention` (the body of ``WindowAttention.forward`` on any token
+  groups), :func:`naive_shifted_partition` / :func:`naive_shifted_attention`.
   W-MSA and SW-MSA themselves are :func:`swin_viz.block.shifted_window_attention`;
 * for the figures, :func:`shifted_partitions`: both shifted partitions of a map
   as region labels, padding marked ``-1``.
@@ -37,6 +38,7 @@ bias adds, scaling, masks or the softmax. The paper's ``Omega`` and the
 official ``WindowAttention.flops`` count one per multiply-add. So the measured
 count is exactly twice ``Omega``; :attr:`MeasuredFlops.multiply_adds` halves it.
 """
+
 
 from __future__ import annotations
 
@@ -49,29 +51,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from swin_viz.block import WindowAttentionWeights, shifted_window_attention
-from swin_viz.tensors import (
-    IntPair,
-    _check_fill,
-    _check_fill_survives,
-    _check_tensor,
-    _padded_layout,
-    _positive,
-    as_int,
-    check_budget,
-    cyclic_shift,
-    masked_window_softmax,
-    padded_size,
-    region_labels,
-    reverse_cyclic_shift,
-    token_origins,
-    window_labels,
-    window_partition,
-    window_reverse,
-)
+from swin_viz._checks import IntPair, as_int, check_budget, check_choice, padded_layout, positive, window_and_shift
+from swin_viz.attentions import global_attention, multi_head_attention, naive_shifted_attention, naive_shifted_partition
+from swin_viz.block import shifted_window_attention
+from swin_viz.layout import padded_size
+from swin_viz.tensors import cyclic_shift, region_labels, reverse_cyclic_shift, token_origins, window_labels, window_partition
+from swin_viz.weights import WindowAttentionWeights
+
 
 __all__ = [
     "msa_flops",
@@ -113,23 +101,6 @@ WINDOW_METHODS: Dict[str, str] = {
 
 
 # --------------------------------------------------------------------------- #
-# Argument checking                                                           #
-# --------------------------------------------------------------------------- #
-def _window_layout(height: int, width: int, window: IntPair, shift: IntPair = 0) -> Tuple[Tuple[int, int], Tuple[int, int]]:
-    """Validate sizes for a function that pads as needed: any ``H, W``, ``0 <= shift < window``."""
-    _, _, window_hw, shift_hw = _padded_layout(height, width, window, shift, True)
-    return window_hw, shift_hw
-
-
-def _check_method(method: object, choices: Dict[str, str], name: str) -> str:
-    if not isinstance(method, str):
-        raise TypeError(f"{name} must be one of {tuple(choices)}, got {type(method).__name__} {method!r}")
-    if method not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {method!r}")
-    return method
-
-
-# --------------------------------------------------------------------------- #
 # The paper's formulas                                                        #
 # --------------------------------------------------------------------------- #
 def msa_flops(height: int, width: int, dim: int) -> int:
@@ -143,7 +114,7 @@ def msa_flops(height: int, width: int, dim: int) -> int:
         height, width: ``h, w``, positive ints.
         dim: ``C``, positive int.
     """
-    height, width, dim = _positive(height, "height"), _positive(width, "width"), _positive(dim, "dim")
+    height, width, dim = positive(height, "height"), positive(width, "width"), positive(dim, "dim")
     tokens = height * width
     return 4 * tokens * dim**2 + 2 * tokens**2 * dim
 
@@ -162,8 +133,8 @@ def wmsa_flops(height: int, width: int, dim: int, window: IntPair, *, pad: bool 
         pad: count the map padded to :func:`~swin_viz.tensors.padded_size`
             (as the block runs it with ``pad=True``): ``h, w`` become ``Hp, Wp``.
     """
-    height_p, width_p, (window_h, window_w), _ = _padded_layout(height, width, window, 0, pad)
-    dim = _positive(dim, "dim")
+    height_p, width_p, (window_h, window_w), _ = padded_layout(height, width, window, 0, pad)
+    dim = positive(dim, "dim")
     tokens = height_p * width_p
     return 4 * tokens * dim**2 + 2 * window_h * window_w * tokens * dim
 
@@ -182,9 +153,9 @@ def naive_shift_flops(height: int, width: int, dim: int, window: IntPair, shift:
         window: ``M`` or ``(Mh, Mw)``.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
     """
-    height, width = _positive(height, "height"), _positive(width, "width")
-    window_hw, shift_hw = _window_layout(height, width, window, shift)
-    dim = _positive(dim, "dim")
+    height, width = positive(height, "height"), positive(width, "width")
+    window_hw, shift_hw = window_and_shift(height, width, window, shift)
+    dim = positive(dim, "dim")
     n_tokens = window_hw[0] * window_hw[1]
     # the pieces counted without building them (window_count builds them), so any size costs nothing
     pieces = _piece_count(height, window_hw[0], shift_hw[0]) * _piece_count(width, window_hw[1], shift_hw[1])
@@ -275,9 +246,9 @@ def attention_flops(
             (the real computation). On ``meta``, ``"sw-msa"`` runs without the
             mask, which is built on the CPU; adding it costs no multiply-adds.
     """
-    attention = _check_method(attention, ATTENTIONS, "attention")
-    height, width = _positive(height, "height"), _positive(width, "width")
-    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    attention = check_choice(attention, ATTENTIONS, "attention")
+    height, width = positive(height, "height"), positive(width, "width")
+    window_hw, shift_hw = window_and_shift(height, width, window, shift)
     weights = WindowAttentionWeights.random(dim, num_heads, window_hw, dtype=torch.float32)  # checks dim, num_heads
     dim, num_heads = weights.dim, weights.num_heads
     if not isinstance(device, (str, torch.device)) or str(device) not in ("meta", "cpu"):
@@ -321,12 +292,12 @@ def time_call(
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__} {fn!r}")
-    repeat = _positive(repeat, "repeat")
+    repeat = positive(repeat, "repeat")
     warmup = as_int(warmup, "warmup")
     if warmup < 0:
         raise ValueError(f"warmup must be a non-negative int, got {warmup}")
     if threads is not None:
-        threads = _positive(threads, "threads")
+        threads = positive(threads, "threads")
         cores = os.cpu_count() or 1
         if threads > cores:  # torch starts as many threads as asked, and a huge number crashes the process
             raise ValueError(f"threads must be at most the {cores} logical CPUs of this machine, got {threads}")
@@ -417,8 +388,8 @@ def naive_shifted_windows(height: int, width: int, window: IntPair, shift: IntPa
         ``(rows, cols)`` slice pairs, one per non-empty piece, row-major: piece
         ``k`` is ``x[:, rows, cols, :]``.
     """
-    height, width = _positive(height, "height"), _positive(width, "width")
-    (window_h, window_w), (shift_h, shift_w) = _window_layout(height, width, window, shift)
+    height, width = positive(height, "height"), positive(width, "width")
+    (window_h, window_w), (shift_h, shift_w) = window_and_shift(height, width, window, shift)
     _check_pieces_budget("naive_shifted_windows", height, width, (window_h, window_w), (shift_h, shift_w))
     row_cuts, col_cuts = _cuts(height, window_h, shift_h), _cuts(width, window_w, shift_w)
     return [
@@ -445,9 +416,9 @@ def window_count(height: int, width: int, window: IntPair, shift: IntPair = 0, *
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
         method: a key of :data:`WINDOW_METHODS`.
     """
-    method = _check_method(method, WINDOW_METHODS, "method")
-    height, width = _positive(height, "height"), _positive(width, "width")
-    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    method = check_choice(method, WINDOW_METHODS, "method")
+    height, width = positive(height, "height"), positive(width, "width")
+    window_hw, shift_hw = window_and_shift(height, width, window, shift)
     if method == "padding":
         return len(naive_shifted_windows(height, width, window_hw, shift_hw))
     height_p, width_p = padded_size(height, width, window_hw)
@@ -468,8 +439,8 @@ def window_count_formula(height: int, width: int, window: IntPair, shift: IntPai
     Args:
         as :func:`window_count`.
     """
-    method = _check_method(method, WINDOW_METHODS, "method")
-    (window_h, window_w), (shift_h, shift_w) = _window_layout(height, width, window, shift)
+    method = check_choice(method, WINDOW_METHODS, "method")
+    (window_h, window_w), (shift_h, shift_w) = window_and_shift(height, width, window, shift)
     rows, cols = math.ceil(height / window_h), math.ceil(width / window_w)
     if method == "padding":
         rows, cols = rows + (shift_h > 0), cols + (shift_w > 0)
@@ -516,8 +487,8 @@ def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair)
         :class:`ShiftedPartitions`; ``naive.shape[0] == window_count(..., method="padding")``
         and ``cyclic.shape[0] == window_count(..., method="cyclic")``.
     """
-    height, width = _positive(height, "height"), _positive(width, "width")
-    window_hw, shift_hw = _window_layout(height, width, window, shift)
+    height, width = positive(height, "height"), positive(width, "width")
+    window_hw, shift_hw = window_and_shift(height, width, window, shift)
     height_p, width_p = padded_size(height, width, window_hw)
     grid_tokens = (height_p + window_hw[0]) * (width_p + window_hw[1])  # the naive grid is at most one window larger
     check_budget(grid_tokens * _PARTITION_BYTES, f"shifted_partitions of a {height}x{width} map")
@@ -535,208 +506,6 @@ def shifted_partitions(height: int, width: int, window: IntPair, shift: IntPair)
         cyclic.view(-1, *window_hw),
         padded_size(height, width, window_hw)[1] // window_hw[1],
     )
-
-
-# --------------------------------------------------------------------------- #
-# The attentions                                                              #
-# --------------------------------------------------------------------------- #
-def multi_head_attention(
-    tokens: torch.Tensor,
-    weights: WindowAttentionWeights,
-    num_heads: int,
-    *,
-    bias: Optional[torch.Tensor] = None,
-    mask: Optional[torch.Tensor] = None,
-) -> torch.Tensor:
-    """Multi-head self-attention within each group of tokens: the body of the official ``WindowAttention.forward``.
-
-    ``qkv`` Linear, split into heads, ``q * d^-1/2 @ k^T`` (+ ``bias``),
-    :func:`~swin_viz.tensors.masked_window_softmax` (+ ``mask``), ``@ v``,
-    heads joined, ``proj`` Linear. A group is a window for W-MSA, the whole
-    map for global MSA.
-
-    Args:
-        tokens: ``[B_, N, C]``, floating, the dtype and device of ``weights``.
-        weights: :class:`~swin_viz.block.WindowAttentionWeights` for ``C`` channels.
-        num_heads: heads; divides ``C`` and matches ``weights``.
-        bias: ``[heads, N, N]`` added to every group's scores (the relative
-            position bias), or ``None``.
-        mask: ``[nW, N, N]`` added per group as ``attn.view(B_ // nW, nW, ...)``, or ``None``.
-
-    Returns:
-        ``[B_, N, C]``.
-    """
-    _check_tensor(tokens, "tokens", (3,), "[B_, N, C]")
-    if not tokens.is_floating_point():
-        raise TypeError(f"tokens must be a floating-point tensor, got dtype {tokens.dtype}")
-    if not isinstance(weights, WindowAttentionWeights):
-        raise TypeError(f"weights must be a WindowAttentionWeights, got {type(weights).__name__}")
-    num_heads = _positive(num_heads, "num_heads")
-    groups, n_tokens, channels = tokens.shape
-    if weights.dim != channels:
-        raise ValueError(f"weights are for C={weights.dim} channels but tokens have C={channels} (tokens.shape[-1])")
-    if weights.num_heads != num_heads:
-        raise ValueError(
-            f"weights have {weights.num_heads} heads (relative_position_bias_table.shape[1]) but num_heads={num_heads}"
-        )
-    if weights.dtype != tokens.dtype:
-        raise TypeError(f"weights have dtype {weights.dtype} but tokens have dtype {tokens.dtype}: use one dtype for both")
-    if bias is not None:
-        _check_tensor(bias, "bias", (3,), "[heads, N, N]")
-        if tuple(bias.shape) != (num_heads, n_tokens, n_tokens):
-            raise ValueError(f"bias must have shape [heads, N, N] = {[num_heads, n_tokens, n_tokens]}, got {tuple(bias.shape)}")
-    if tokens.device.type != "meta":  # a meta tensor has shapes only (attention_flops counts on them)
-        # the scores and the softmax, and scores + bias and + mask when given: [B_, heads, N, N] each
-        check_budget(
-            (2 + (bias is not None) + (mask is not None)) * groups * num_heads * n_tokens * n_tokens * tokens.element_size(),
-            f"multi_head_attention over {groups} groups of {n_tokens} tokens with {num_heads} heads",
-        )
-    head_dim = channels // num_heads
-    qkv = F.linear(tokens, weights.qkv_weight, weights.qkv_bias)
-    qkv = qkv.reshape(groups, n_tokens, 3, num_heads, head_dim).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv[0], qkv[1], qkv[2]  # [B_, heads, N, d]
-    scores = (q * head_dim**-0.5) @ k.transpose(-2, -1)
-    if bias is not None:
-        scores = scores + bias.unsqueeze(0)
-    attn = masked_window_softmax(scores, mask)
-    attended = (attn @ v).transpose(1, 2).reshape(groups, n_tokens, channels)
-    return F.linear(attended, weights.proj_weight, weights.proj_bias)
-
-
-def global_attention(x: torch.Tensor, weights: WindowAttentionWeights, num_heads: int) -> torch.Tensor:
-    """Global multi-head self-attention (MSA, as in ViT): every token of the map attends to every other.
-
-    :func:`multi_head_attention` with all ``H*W`` tokens of an image as one
-    group, the same ``qkv`` and ``proj`` weights as the window block, and no
-    relative position bias and no mask (``weights.relative_position_bias_table``
-    is not used). It is W-MSA with one window the size of the map and a zero
-    bias table.
-
-    Args:
-        x: ``[B, H, W, C]``, floating, the dtype and device of ``weights``.
-        weights, num_heads: as :func:`multi_head_attention`.
-
-    Returns:
-        ``[B, H, W, C]``.
-    """
-    _check_tensor(x, "x", (4,), "[B, H, W, C]")
-    batch, height, width, channels = x.shape
-    out = multi_head_attention(x.reshape(batch, height * width, channels), weights, num_heads)
-    return out.view(batch, height, width, channels)
-
-
-def _naive_grid(
-    height: int, width: int, window_hw: Tuple[int, int], shift_hw: Tuple[int, int]
-) -> Tuple[Tuple[int, int, int, int], torch.Tensor, torch.Tensor]:
-    """The regular grid the naive pieces sit on once padded.
-
-    Returns ``((top, bottom, left, right), real, kept)``: the zeros to add on
-    each side so that the first piece (``sh`` rows) ends on a window border and
-    the map ends on one; ``real`` ``BoolTensor[nW_all, N]``, which tokens of
-    each grid window are the map's own; ``kept`` ``LongTensor[nW']``, the grid
-    windows that hold any (the pieces).
-    """
-    # a bool map of the padded grid, padded (a copy) and partitioned (a copy): the batch does not matter
-    check_budget(2 * (height + window_hw[0]) * (width + window_hw[1]), f"the naive partition of a {height}x{width} map")
-    pads = []
-    for size, win, sh in ((height, window_hw[0], shift_hw[0]), (width, window_hw[1], shift_hw[1])):
-        before = (win - sh) % win
-        pads += [before, math.ceil((before + size) / win) * win - before - size]
-    top, bottom, left, right = pads
-    ones = F.pad(torch.ones(1, height, width, 1, dtype=torch.bool), (0, 0, left, right, top, bottom))
-    real = window_partition(ones, window_hw).view(-1, window_hw[0] * window_hw[1])
-    return (top, bottom, left, right), real, real.any(dim=1).nonzero().squeeze(1)
-
-
-def naive_shifted_partition(x: torch.Tensor, window: IntPair, shift: IntPair) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Cut ``x`` into the pieces of :func:`naive_shifted_windows` and pad each to ``M x M`` with zero tokens.
-
-    Done in one go: pad the map with ``M - s`` zero rows on top (``0`` if
-    ``s = 0``) and zeros at the bottom up to a multiple of ``M`` (likewise for
-    columns), then :func:`~swin_viz.tensors.window_partition` and drop the
-    windows that hold only padding. The top-left pieces are padded on their
-    top/left, the bottom-right ones on their bottom/right, so every token keeps
-    its place in its shifted window (and the same relative position bias as
-    in the cyclic version).
-
-    Args:
-        x: ``[B, H, W, C]``, any ``H, W``.
-        window: ``M`` or ``(Mh, Mw)``.
-        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
-
-    Returns:
-        ``(windows, real)``: ``windows`` is ``[B * nW', Mh, Mw, C]`` in the
-        order of :func:`naive_shifted_windows` (image-major), ``real`` is
-        ``BoolTensor[nW', N]``, ``True`` for the map's own tokens and
-        ``False`` for padding.
-    """
-    _check_tensor(x, "x", (4,), "[B, H, W, C]")
-    batch, height, width, channels = x.shape
-    window_hw, shift_hw = _window_layout(height, width, window, shift)
-    (top, bottom, left, right), real, kept = _naive_grid(height, width, window_hw, shift_hw)
-    windows = window_partition(F.pad(x, (0, 0, left, right, top, bottom)), window_hw)  # [B * nW_all, Mh, Mw, C]
-    # every size spelled out: a -1 cannot be inferred when the batch or the channels are 0
-    windows = windows.view(batch, real.shape[0], *window_hw, channels).index_select(1, kept.to(x.device))
-    return windows.reshape(batch * len(kept), *window_hw, channels), real[kept]
-
-
-def naive_shifted_attention(
-    x: torch.Tensor,
-    weights: WindowAttentionWeights,
-    num_heads: int,
-    window: IntPair,
-    shift: IntPair,
-    *,
-    fill: float = -100.0,
-) -> torch.Tensor:
-    """SW-MSA the naive way the Swin paper rejects: pad the shifted pieces to full windows, no roll.
-
-    :func:`naive_shifted_partition` gives ``nW'`` padded windows; each runs
-    :func:`multi_head_attention` with the relative position bias and a mask
-    that adds ``fill`` to the scores of padding keys; the real tokens are put
-    back in place. When ``M`` divides ``H`` and ``W`` this is the same function
-    as :func:`~swin_viz.block.shifted_window_attention` with the same shift
-    (each piece is one region of a rolled window), computed on more windows.
-
-    Args:
-        x: ``[B, H, W, C]``, floating, the dtype and device of ``weights``.
-        weights: :class:`~swin_viz.block.WindowAttentionWeights` for ``window``.
-        num_heads: heads; divides ``C`` and matches ``weights``.
-        window: ``M`` or ``(Mh, Mw)``.
-        shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
-        fill: added to the scores of padding keys: ``-100.0`` as the official
-            mask, or ``-inf``.
-
-    Returns:
-        ``[B, H, W, C]``.
-    """
-    _check_tensor(x, "x", (4,), "[B, H, W, C]")
-    if not isinstance(weights, WindowAttentionWeights):
-        raise TypeError(f"weights must be a WindowAttentionWeights, got {type(weights).__name__}")
-    batch, height, width, channels = x.shape
-    window_hw, shift_hw = _window_layout(height, width, window, shift)
-    if weights.window != window_hw:
-        raise ValueError(
-            f"weights are for a {weights.window[0]}x{weights.window[1]} window but window={window_hw}: "
-            "the relative position bias table must match the window"
-        )
-    fill = _check_fill(fill)
-    if x.is_floating_point():
-        _check_fill_survives(fill, x.dtype)  # the mask is made in x.dtype
-    n_tokens = window_hw[0] * window_hw[1]
-    windows, real = naive_shifted_partition(x, window_hw, shift_hw)
-    zero = torch.zeros((), dtype=x.dtype, device=x.device)
-    mask = torch.where(real.to(x.device).unsqueeze(1), zero, zero + fill).expand(-1, n_tokens, -1)  # [nW', N, N]
-    attended = multi_head_attention(
-        windows.view(-1, n_tokens, channels), weights, num_heads, bias=weights.relative_position_bias(), mask=mask
-    )
-    # back on the padded grid (the windows that held only padding stay zero), then cropped
-    (top, bottom, left, right), real_all, kept = _naive_grid(height, width, window_hw, shift_hw)
-    grid = torch.zeros(batch, real_all.shape[0], n_tokens, channels, dtype=x.dtype, device=x.device)
-    grid = grid.index_copy(1, kept.to(x.device), attended.view(batch, len(kept), n_tokens, channels))
-    height_g, width_g = height + top + bottom, width + left + right
-    out = window_reverse(grid.view(-1, *window_hw, channels), window_hw, height_g, width_g)
-    return out[:, top : top + height, left : left + width, :].contiguous()
 
 
 # --------------------------------------------------------------------------- #

@@ -25,19 +25,19 @@ from typing import Dict, NamedTuple, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from swin_viz.block import WindowAttentionWeights, shifted_window_attention
-from swin_viz.tensors import (
+from swin_viz._checks import (
     IntPair,
-    _as_bool,
-    _check_fill,
-    _check_mask_values,
-    _check_seed,
-    _check_tensor,
-    _positive,
-    attention_mask,
+    as_bool,
     check_budget,
-    token_origins,
+    check_fill,
+    check_mask_values,
+    check_seed,
+    check_tensor,
+    positive,
 )
+from swin_viz.block import shifted_window_attention
+from swin_viz.tensors import attention_mask, token_origins
+from swin_viz.weights import WindowAttentionWeights
 
 __all__ = [
     "DTYPES",
@@ -86,8 +86,8 @@ def _dtype_name(dtype: torch.dtype) -> str:
 
 def _check_scores_and_mask(scores: object, mask: object) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate ``scores [B_, heads, N, N]`` and a float ``mask [nW, N, N]`` that tile each other."""
-    scores = _check_tensor(scores, "scores", (4,), "[B*nW, heads, N, N]")
-    mask = _check_tensor(mask, "mask", (3,), "[nW, N, N]")
+    scores = check_tensor(scores, "scores", (4,), "[B*nW, heads, N, N]")
+    mask = check_tensor(mask, "mask", (3,), "[nW, N, N]")
     if not scores.is_floating_point():
         raise TypeError(f"scores must be a floating-point tensor, got dtype {scores.dtype}")
     if not mask.is_floating_point():
@@ -270,7 +270,7 @@ def effective_fill(scores: torch.Tensor, fill: float, dtype: DtypeLike) -> torch
     """
     if not isinstance(scores, torch.Tensor) or not scores.is_floating_point():
         raise TypeError(f"scores must be a floating-point torch.Tensor, got {type(scores).__name__}")
-    fill = _check_fill(fill)
+    fill = check_fill(fill)
     dtype = as_dtype(dtype)
     rounded = scores.to(dtype)
     summed = rounded + torch.tensor(fill, dtype=torch.float32).to(dtype)
@@ -307,11 +307,11 @@ def fully_masked_row(fill: float, dtype: DtypeLike = torch.float32, *, keys: int
     Returns:
         :class:`MaskedRow` ``(weights [keys], output [dim])``.
     """
-    fill = _check_fill(fill)
+    fill = check_fill(fill)
     dtype = as_dtype(dtype)
-    keys, dim = _positive(keys, "keys"), _positive(dim, "dim")
+    keys, dim = positive(keys, "keys"), positive(dim, "dim")
     check_budget(keys * (dim + 1) * 12, f"fully_masked_row(keys={keys}, dim={dim})")  # float64 draws, casts, products
-    generator = torch.Generator().manual_seed(_check_seed(seed))
+    generator = torch.Generator().manual_seed(check_seed(seed))
     scores = torch.randn(keys, generator=generator, dtype=torch.float64).to(dtype)
     values = torch.randn(keys, dim, generator=generator, dtype=torch.float64).to(dtype)
     weights = torch.softmax(scores + torch.tensor(fill, dtype=torch.float32).to(dtype), dim=-1)
@@ -337,8 +337,8 @@ def fewest_allowed_keys(
     Returns:
         ``min`` over windows and query rows of the number of allowed keys.
     """
-    height, width = _positive(height, "height"), _positive(width, "width")
-    mask_padding_keys = _as_bool(mask_padding_keys, "mask_padding_keys")
+    height, width = positive(height, "height"), positive(width, "width")
+    mask_padding_keys = as_bool(mask_padding_keys, "mask_padding_keys")
     allowed = attention_mask(height, width, window, shift, pad=pad) == 0  # [nW, N, N]
     if mask_padding_keys:
         origins = token_origins(height, width, window, shift, pad=pad)  # [nW, N, 2]
@@ -364,20 +364,20 @@ def sdpa_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mas
         ``[B_, heads, N, d]``.
     """
     for name, tensor in (("q", q), ("k", k), ("v", v)):
-        _check_tensor(tensor, name, (4,), "[B*nW, heads, N, d]")
+        check_tensor(tensor, name, (4,), "[B*nW, heads, N, d]")
         if tensor.shape != q.shape or tensor.dtype != q.dtype:
             raise ValueError(f"q, k and v must share shape and dtype, got q {tuple(q.shape)} {q.dtype}, {name} {tuple(tensor.shape)} {tensor.dtype}")
     if not q.is_floating_point():
         raise TypeError(f"q, k, v must be floating-point, got dtype {q.dtype}")
     if mask is None:
         return F.scaled_dot_product_attention(q, k, v)
-    _check_tensor(mask, "mask", (3,), "[nW, N, N]")
+    check_tensor(mask, "mask", (3,), "[nW, N, N]")
     n_windows, n_tokens = mask.shape[0], q.shape[-2]
     if tuple(mask.shape[1:]) != (n_tokens, n_tokens):
         raise ValueError(f"mask has shape {tuple(mask.shape)} but q has N={n_tokens}: mask must be [nW, {n_tokens}, {n_tokens}]")
     if n_windows == 0 or q.shape[0] % n_windows != 0:
         raise ValueError(f"q.shape[0]={q.shape[0]} must be a multiple of nW={n_windows} (mask.shape[0]): q holds B*nW windows")
-    _check_mask_values(mask)  # 0 / negative fill, or bool
+    check_mask_values(mask)  # 0 / negative fill, or bool
     if mask.dtype != torch.bool:
         mask = mask.to(q.dtype)
     out = F.scaled_dot_product_attention(
