@@ -51,9 +51,9 @@ app: $(STAMP)
 	echo "Explorer app: http://$(APP_HOST):$(APP_PORT)/?token=$$token"; \
 	exec $(BIN)/voila app/explorer.ipynb --no-browser --Voila.ip="$(APP_HOST)" --port="$(APP_PORT)" --token="$$token"
 
-# Two workers (pytest-xdist): each file runs whole on one worker, the browser tests last (tests/conftest.py).
+# Two workers (pytest-xdist): each file runs whole on one worker, in the order of tests/conftest.py (browser tests first).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Re-run every notebook top to bottom and store its outputs (do this after changing swin_viz). They run into a
 # temporary folder and replace the committed ones only when every one succeeded; a failure names the notebook.

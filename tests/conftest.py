@@ -1,13 +1,10 @@
-"""Run order and grouping of the whole suite (tests/, notebooks/ and app/).
+"""Run order of the whole suite (tests/, notebooks/ and app/), and the browser check of CI.
 
-The browser tests (tests/browser) go last. Playwright's sync API keeps an asyncio event loop running in the
-test process while its browser is open (the browser fixture lives for the whole session). An explorer that sees a
-running loop defers its redraws to it, as it does in a kernel, so widget tests after a browser test would never
-see their redraw. Run last, the browser tests leave every other test a process without that loop.
-
-``make test`` runs the suite on two workers (pytest-xdist, ``--dist loadfile``): each file runs whole on one
-worker, so a notebook's cells run in order in one kernel; the browser test files, queued last, start when every
-other file has been handed out, and no other test runs after them in their worker.
+The browser tests (tests/browser) go first: they are the longest files, and ``make test`` runs the suite on two
+workers (pytest-xdist, ``--dist loadfile --no-loadscope-reorder``: a file, so a notebook's cells, runs whole on
+one worker, in this order), so the two browser files start at once and the other files fill the workers around
+them. Each browser file closes its Chromium when it ends (``tests/browser/conftest.py``), so the tests that follow
+it in the same process see no running asyncio loop.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     in_browser = [item for item in items if BROWSER_TESTS in Path(str(item.path)).parents]
     others = [item for item in items if BROWSER_TESTS not in Path(str(item.path)).parents]
-    items[:] = others + in_browser
+    items[:] = in_browser + others
 
 
 #: browser tests passed in this run, counted where the reports arrive (this process, or pytest-xdist's controller)

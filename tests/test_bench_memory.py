@@ -1,4 +1,4 @@
-"""bench/bench_memory.py runs and writes what it promises (a smoke run of three cell runs: memory flatness itself
+"""bench/bench_memory.py runs and writes what it promises (a smoke run of two cell runs: memory flatness itself
 is measured by ``make bench``, not checked here); a closed explorer's figure is freed on every run."""
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ def test_every_explorer_type_is_measured(bench):
 
 def test_a_short_run_writes_every_key_and_frees_the_closed_figures(bench, tmp_path, capsys):
     output = tmp_path / "memory.json"
-    run = bench.main(["--runs", "3", "--types", "broadcast", "--output", str(output)])
+    run = bench.main(["--runs", "2", "--types", "broadcast", "--output", str(output)])
     assert json.loads(output.read_text()) == run
     closed, kept = run["types"]["broadcast"], run["types"]["broadcast (not closed)"]
-    assert list(closed["checkpoints"]) == ["1", "3"] and closed["rss_growth_mb"] == pytest.approx(
-        closed["checkpoints"]["3"]["rss_mb"] - closed["checkpoints"]["1"]["rss_mb"], abs=0.15
+    assert list(closed["checkpoints"]) == ["1", "2"] and closed["rss_growth_mb"] == pytest.approx(
+        closed["checkpoints"]["2"]["rss_mb"] - closed["checkpoints"]["1"]["rss_mb"], abs=0.15
     )
     # closed each time: only the current explorer's figure is alive; not closed: every run's figure is
     assert closed["live_figures_end"] == 1 and closed["closed_figures_alive_end"] == 0
-    assert kept["live_figures_end"] == 3 and kept["left_after_closing_all"]["figures"] == 0
+    assert kept["live_figures_end"] == 2 and kept["left_after_closing_all"]["figures"] == 0
     assert "broadcast (not closed)" in capsys.readouterr().out

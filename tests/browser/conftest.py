@@ -47,9 +47,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Chromium, launched once per session; skipped (or, with SWIN_LAB_REQUIRE_BROWSER=1, failed) if missing."""
+    """Chromium, launched once per test file; skipped (or, with SWIN_LAB_REQUIRE_BROWSER=1, failed) if missing.
+
+    Playwright's sync API runs an asyncio loop while its browser is open, and an explorer that sees a running loop
+    defers its redraws to it (as in a kernel): closed at the end of each file, it leaves the tests that follow in
+    the same process a process without that loop."""
     reason = browser_unavailable()
     if reason:
         if REQUIRE:
