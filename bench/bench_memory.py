@@ -39,6 +39,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -90,7 +91,9 @@ def quick_dir() -> Path:
 
 def _count(kind: type) -> int:
     """How many objects of ``kind`` the cyclic collector tracks now (after a collection, the live ones)."""
-    return sum(1 for obj in gc.get_objects() if isinstance(obj, kind))
+    with warnings.catch_warnings():  # isinstance() on torch's deprecated module attributes warns about them
+        warnings.simplefilter("ignore", FutureWarning)
+        return sum(1 for obj in gc.get_objects() if isinstance(obj, kind))
 
 
 def _rss_mb() -> float:
@@ -149,7 +152,10 @@ def rerun_cell(build: Callable[[], Explorer], runs: int, close: bool = True) -> 
         view.close()
         del view
     if not close:  # the old explorers are open: ipywidgets holds them, as the kernel would; close them all now
-        for widget in [obj for obj in gc.get_objects() if isinstance(obj, Explorer)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            left_open = [obj for obj in gc.get_objects() if isinstance(obj, Explorer)]
+        for widget in left_open:
             widget.close()
     gc.collect()
     first_growth = marks[1] if len(marks) > 2 else marks[0]

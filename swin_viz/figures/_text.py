@@ -2,7 +2,7 @@
 
 A matplotlib ``Text`` per cell costs a layout and a FreeType rendering each time it is drawn (a 24 x 24
 grid of ``row,col`` numbers takes hundreds of milliseconds). Here every string becomes its outline once,
-a :class:`matplotlib.textpath.TextPath` cached per string, size and weight, and all the strings of a grid
+a :class:`matplotlib.textpath.TextPath` made once per string (at one size, then scaled), and all the strings of a grid
 are drawn as one :class:`matplotlib.collections.PathCollection`. Only public matplotlib API is used.
 
 Legibility: no string is drawn smaller than :data:`MIN_TEXT_PX` pixels (its font size at the figure's
@@ -30,8 +30,10 @@ from matplotlib.transforms import Affine2D, Bbox, IdentityTransform
 MIN_TEXT_PX = 7.0
 #: Distance between the baselines of a string's lines, in font sizes (``Text``'s default ``linespacing``).
 LINE_SPACING = 1.2
-#: Outlines kept (strings x sizes): a 64 x 64 grid of ``row,col`` numbers is 4,096.
+#: Outlines kept (strings and placements): a 64 x 64 grid of ``row,col`` numbers is 4,096.
 OUTLINES_KEPT = 16384
+#: The font size outlines are made at, in points, before they are scaled to the size they are drawn at.
+REFERENCE_SIZE = 10.0
 
 
 @functools.lru_cache(maxsize=64)
@@ -39,14 +41,14 @@ def _font(size: float, weight: str) -> FontProperties:
     return FontProperties(size=size, weight=weight)
 
 
-@functools.lru_cache(maxsize=64)
-def font_lines(size: float, weight: str = "normal") -> tuple[float, float, float]:
-    """A line's box and middle, in points from its baseline: how far the tallest and deepest marks reach (the
+@functools.lru_cache(maxsize=8)
+def font_lines(weight: str = "normal") -> tuple[float, float, float]:
+    """A line's box and middle, in font sizes from its baseline: how far the tallest and deepest marks reach (the
     ink of ``"(|"``, brackets and bars: the font's ascent and descent) and a digit's half height."""
-    prop = _font(size, weight)
-    _, descent, _, ascent = _ink(TextPath((0, 0), "(|", size=size, prop=prop))
-    digit = _ink(TextPath((0, 0), "0", size=size, prop=prop))[3]
-    return float(ascent), float(-descent), float(digit) / 2
+    prop = _font(REFERENCE_SIZE, weight)
+    _, descent, _, ascent = _ink(TextPath((0, 0), "(|", size=REFERENCE_SIZE, prop=prop))
+    digit = _ink(TextPath((0, 0), "0", size=REFERENCE_SIZE, prop=prop))[3]
+    return float(ascent) / REFERENCE_SIZE, float(-descent) / REFERENCE_SIZE, float(digit) / 2 / REFERENCE_SIZE
 
 
 def _ink(path: Path) -> tuple[float, float, float, float]:
@@ -62,11 +64,10 @@ def _ink(path: Path) -> tuple[float, float, float, float]:
 
 
 @functools.lru_cache(maxsize=OUTLINES_KEPT)
-def outline(
-    string: str, size: float, weight: str = "normal", ha: str = "center", va: str = "center", rotation: float = 0.0
-) -> tuple[Path, tuple]:
-    """A string's outline in points, placed around its anchor at the origin as a ``Text`` with these
-    ``ha``, ``va`` and ``rotation`` is; and its box ``(x0, y0, x1, y1)``, what the layout reserves.
+def outline(string: str, weight: str = "normal", ha: str = "center", va: str = "center", rotation: float = 0.0) -> tuple[Path, tuple]:
+    """A string's outline in font sizes (scale it by the size in points), placed around its anchor at the origin as
+    a ``Text`` with these ``ha``, ``va`` and ``rotation`` is; and its box ``(x0, y0, x1, y1)``, what the layout
+    reserves. Made once at :data:`REFERENCE_SIZE` for every size: a text outline scales exactly.
 
     Lines lie :data:`LINE_SPACING` font sizes apart, each line's ink aligned on the others as ``ha`` says
     (``"left"``, ``"center"``, ``"right"``); a line's box is its ink across and the font's ascent and descent
@@ -74,8 +75,9 @@ def outline(
     box is ``ha`` and ``va`` (``"top"``, ``"bottom"``, ``"center"``; ``"baseline"``: the first line's
     baseline; ``"center_baseline"``: the middle of the first line's digits) of the origin.
     """
+    size = REFERENCE_SIZE
     prop = _font(size, weight)
-    ascent, descent, half = font_lines(size, weight)
+    ascent, descent, half = (size * v for v in font_lines(weight))
     parts, boxes = [], []
     for i, line in enumerate(string.split("\n")):
         path = TextPath((0, 0), line, size=size, prop=prop) if line.strip() else Path(np.zeros((0, 2)))  # "" fails
@@ -91,9 +93,9 @@ def outline(
     (x0, y0), (x1, y1) = np.sort(turn.transform([[x0, y0], [x1, y1]]), axis=0) if rotation else ((x0, y0), (x1, y1))
     dx = {"left": -x0, "center": -(x0 + x1) / 2}.get(ha, -x1)
     dy = {"top": -y1, "bottom": -y0, "center": -(y0 + y1) / 2, "baseline": 0.0, "center_baseline": -half}[va]
-    place = turn.translate(dx, dy)
+    place = turn.translate(dx, dy).scale(1 / size)
     path = Path.make_compound_path(*parts).transformed(place) if parts else Path(np.zeros((0, 2)))
-    return path, (float(x0 + dx), float(y0 + dy), float(x1 + dx), float(y1 + dy))
+    return path, tuple(float(v) / size for v in (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
 
 
 def draw_outlines(
@@ -101,10 +103,10 @@ def draw_outlines(
     *, weight: str = "normal", ha: str = "center", va: str = "center", rotation: float = 0.0,
 ) -> None:
     """Draw ``strings`` at display-pixel ``anchors`` ``[n, 2]`` as one collection of their cached outlines."""
-    collection = PathCollection([outline(s, size, weight, ha, va, rotation)[0] for s in strings], edgecolors="none", linewidths=0)
+    collection = PathCollection([outline(s, weight, ha, va, rotation)[0] for s in strings], edgecolors="none", linewidths=0)
     collection.set_offsets(anchors)
     collection.set_offset_transform(IdentityTransform())
-    collection.set_transform(Affine2D().scale(renderer.points_to_pixels(1.0)))
+    collection.set_transform(Affine2D().scale(renderer.points_to_pixels(size)))
     collection.set_facecolor(colours)
     collection.set_figure(artist.get_figure(root=False))
     collection.set_clip_on(False)
@@ -186,10 +188,10 @@ class CellNumbers(_Outlines):
         origin, right, below = self.axes.transData.transform([[0, 0], [step, 0], [0, step]])
         cell_w, cell_h = abs(right[0] - origin[0]), abs(below[1] - origin[1])
         widest = max(self._strings, key=len)
-        x0, _, x1, _ = outline(widest, self._number_size)[1]
+        x0, _, x1, _ = outline(widest)[1]
         lines = max(s.count("\n") for s in self._strings) + 1
-        height = (lines - 1) * LINE_SPACING * self._number_size + 2 * font_lines(self._number_size)[2]
-        return (x1 - x0) * scale <= cell_w and height * scale <= cell_h
+        height = (lines - 1) * LINE_SPACING + 2 * font_lines()[2]
+        return (x1 - x0) * self._number_size * scale <= cell_w and height * self._number_size * scale <= cell_h
 
     def draw(self, renderer: Any) -> None:
         if not self.get_visible():  # hidden while the figure draws its chrome: keep what the last draw showed
@@ -286,7 +288,7 @@ class TickLabels(_Outlines):
                 continue
             values = np.array(positions, dtype=float)
             placement = {"ha": "center", "va": "top"} if axis == "x" else {"ha": "right", "va": "center_baseline"}
-            extents = np.array([outline(s, size, **placement)[1] for s in strings]) * scale
+            extents = np.array([outline(s, **placement)[1] for s in strings]) * size * scale
             pad = self._pads[axis] * scale
             if axis == "x":
                 along = ax.transData.transform(np.column_stack([values, np.zeros_like(values)]))[:, 0]
@@ -303,7 +305,7 @@ class TickLabels(_Outlines):
             if not text:
                 continue
             placement = {"ha": "center", "va": "top"} if axis == "x" else {"ha": "right", "va": "center", "rotation": 90}
-            extent = np.array(outline(text, self._label_size, **placement)[1]) * scale
+            extent = np.array(outline(text, **placement)[1]) * self._label_size * scale
             if axis == "x":
                 anchor = np.array([[box.x0 + box.width / 2, edges["x"] - labelpad]])
             else:
