@@ -291,10 +291,16 @@ def test_the_kept_layouts_and_chromes_are_bounded(monkeypatch):
     assert len(view.figure.chrome_cache) <= max(1, figures._canvas.CHROME_CACHE_BYTES // (4 * int(size.width) * int(size.height)))
 
 
-def test_drags_in_a_kernel_are_coalesced_into_one_redraw_of_the_last_position():
+def test_drags_in_a_kernel_are_coalesced_into_one_redraw_of_the_last_position(monkeypatch):
     """With an asyncio loop running (a kernel), changes that come within REDRAW_INTERVAL of the last redraw
-    are drawn once, at the end of the interval, at the sliders' last position; a change after a pause is drawn at once."""
+    are drawn once, at the end of the interval, at the sliders' last position; a change after a pause is drawn at once.
+    (The interval is stretched to 0.4 s here, so that a busy machine cannot slip a pause into the drag.)"""
     import asyncio
+
+    from swin_viz.widgets import _base
+
+    monkeypatch.setattr(_base, "REDRAW_INTERVAL", 0.4)
+    monkeypatch.setattr(widgets, "REDRAW_INTERVAL", 0.4)
 
     async def drag():
         view = widgets.region_labels_explorer()

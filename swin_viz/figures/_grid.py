@@ -187,6 +187,19 @@ def grid_ticks(ax: Axes) -> TickLabels:
     return ticks
 
 
+def chart_xticks(ax: Axes, positions: Sequence[float], strings: Sequence[str], fontsize: float, label: str) -> None:
+    """A chart's x tick labels and x label drawn as outlines (:class:`~swin_viz.figures._text.TickLabels`), in place of
+    matplotlib's ticks, which are made anew and measured again whenever their number changes with a slider; the y
+    axis keeps matplotlib's ticks."""
+    ticks, new = pooled(ax, "ticks", lambda: ax.add_artist(TickLabels()))
+    if new:
+        set_chrome(ticks, True)
+        ax.set_xticks([])
+        ax.xaxis.set_visible(False)
+    ticks.set_ticks("x", positions, strings, fontsize)
+    ticks.set_label("x", label)
+
+
 def window_borders(
     ax: Axes, height: int, width: int, window: tuple[int, int], offset: tuple[int, int] = (0, 0), *, gid: str = "borders"
 ) -> None:

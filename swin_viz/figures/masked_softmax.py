@@ -12,6 +12,7 @@ from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
 from swin_viz.figures._grid import (
     as_1d,
     as_2d,
+    chart_xticks,
     draw_cells,
     finish_grid,
     grid_ticks,
@@ -138,12 +139,11 @@ def plot_leak(
         pooled_polygons(bar_ax, "bars/unmasked", boxes(positions - 0.4, 0, 0.4, unmasked.numpy()), facecolor="#fb8072", zorder=1)
         pooled_polygons(bar_ax, "bars/masked", boxes(positions, 0, 0.4, masked.numpy()), facecolor="#80b1d3", zorder=1)
         if annotated(n):
-            bar_ax.set_xticks(positions, [f"{j}\n({label_values[j]})" for j in positions], fontsize=fontsize_for(n, 70))
-            bar_ax.set_xlabel("key token j (region label)")
+            chart_xticks(bar_ax, positions, [f"{j}\n({label_values[j]})" for j in positions], fontsize_for(n, 70),
+                         "key token j (region label)")
         else:
             ticks = positions[:: tick_step(n)]
-            bar_ax.set_xticks(ticks, [str(j) for j in ticks], fontsize=fontsize_for(MAX_ANNOTATED, 70))
-            bar_ax.set_xlabel("key token j")
+            chart_xticks(bar_ax, ticks, [str(j) for j in ticks], fontsize_for(MAX_ANNOTATED, 70), "key token j")
         bar_ax.set_ylabel("attention weight")
         leak_before = float(unmasked[~torch.tensor(same)].sum())
         leak_after = float(masked[~torch.tensor(same)].sum())
