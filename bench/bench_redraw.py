@@ -165,8 +165,8 @@ def _positions(control: ipywidgets.Widget) -> list[Any]:
         return values if isinstance(control, ipywidgets.IntSlider) else [round(v, 12) for v in values]
     if isinstance(control, (ipywidgets.Checkbox, ipywidgets.ToggleButton)):
         return [False, True]
-    if hasattr(control, "_options_values"):  # Dropdown, ToggleButtons, RadioButtons, ...
-        return list(control._options_values)
+    if isinstance(control, (ipywidgets.Dropdown, ipywidgets.ToggleButtons, ipywidgets.RadioButtons, ipywidgets.Select)):
+        return [option[1] if isinstance(option, tuple) else option for option in control.options]  # (label, value) or value
     raise TypeError(f"cannot list the values of a {type(control).__name__}")
 
 
