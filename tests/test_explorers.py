@@ -20,6 +20,15 @@ from swin_viz.widgets import STAGES, explorer
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+@pytest.fixture(autouse=True)
+def small_pictures(monkeypatch):
+    """These tests are about controls, arguments and widgets, not pictures: explorers render 400 px wide here
+    (a third of the time; the pictures themselves are tested in test_widgets and test_legibility)."""
+    from swin_viz.widgets import _base
+
+    monkeypatch.setattr(_base, "EXPLORER_MAX_WIDTH", 400)
+
 #: Every explorer type: how to build it, and a start off its defaults that uses every int argument (Python ints).
 STARTS = {
     **{
@@ -36,10 +45,6 @@ STARTS = {
     "numerics": (widgets.numerics_explorer, dict(window_index=7, head=1)),
     "cost": (widgets.cost_explorer, dict(size=20, window=5, shift=2, dim=32)),
 }
-
-#: The explorer types whose figure keeps its axes in a numpy object array: numpy arrays take no part in the
-#: garbage collector's cycle search, so the figure, in a cycle with its axes, outlives the explorer. The lead's
-#: figures change (axes kept in a list) frees them; then these marks go.
 
 
 def _as_numpy(value, kind):
