@@ -267,7 +267,7 @@ def test_large_maps_are_drawn_without_numbers():
             ValueError,
             "9 windows of 3x3 do not tile a 9x12 map",
         ),
-        (lambda: figures.plot_window_masks(torch.zeros(9, 9, 9), 4), ValueError, "windows_per_row=4 must divide nW=9"),
+        (lambda: figures.plot_window_masks(torch.zeros(9, 9, 9), 4), ValueError, "windows_per_row=4 must be a positive int that divides nW=9"),
         (
             lambda: figures.plot_cyclic_shift(torch.zeros(9, 9), torch.zeros(9, 9), torch.zeros(8, 9, dtype=torch.long), 1),
             ValueError,

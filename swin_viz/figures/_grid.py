@@ -175,29 +175,30 @@ def no_ticks(ax: Axes) -> None:
 def grid_ticks(ax: Axes) -> TickLabels:
     """The pooled :class:`~swin_viz.figures._text.TickLabels` of a grid panel (made, and matplotlib's own ticks and spines
     switched off, the first time): set its ticks and labels every frame."""
-    ticks, new = pooled(ax, "ticks", lambda: ax.add_artist(TickLabels()))
-    if new:
-        set_chrome(ticks, True)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.xaxis.set_visible(False)  # the layout and the draw then skip matplotlib's axes altogether
-        ax.yaxis.set_visible(False)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-    return ticks
+    return _outline_ticks(ax, "xy", spines=False)
 
 
 def chart_xticks(ax: Axes, positions: Sequence[float], strings: Sequence[str], fontsize: float, label: str) -> None:
     """A chart's x tick labels and x label drawn as outlines (:class:`~swin_viz.figures._text.TickLabels`), in place of
     matplotlib's ticks, which are made anew and measured again whenever their number changes with a slider; the y
     axis keeps matplotlib's ticks."""
+    ticks = _outline_ticks(ax, "x", spines=True)
+    ticks.set_ticks("x", positions, strings, fontsize)
+    ticks.set_label("x", label)
+
+
+def _outline_ticks(ax: Axes, axes: str, *, spines: bool) -> TickLabels:
+    """The pooled tick-label artist of ``ax``; made the first time, when matplotlib's own ticks of ``axes`` (``"x"``,
+    ``"xy"``) are switched off (the layout and the draw then skip those axis objects) and, unless ``spines``, the spines."""
     ticks, new = pooled(ax, "ticks", lambda: ax.add_artist(TickLabels()))
     if new:
         set_chrome(ticks, True)
-        ax.set_xticks([])
-        ax.xaxis.set_visible(False)
-    ticks.set_ticks("x", positions, strings, fontsize)
-    ticks.set_label("x", label)
+        for axis in axes:
+            getattr(ax, f"set_{axis}ticks")([])
+            getattr(ax, f"{axis}axis").set_visible(False)
+        for spine in ax.spines.values():
+            spine.set_visible(spines)
+    return ticks
 
 
 def window_borders(

@@ -165,12 +165,12 @@ class CellNumbers(_Outlines):
         """``strings[i]`` centred at ``xy[i]`` (data coordinates) in ``colours[i]``, at ``fontsize`` points, in cells
         ``step`` data units a side (what a number must fit in)."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-        self._cell_step = float(step)
         if (
-            self._strings != strings or self._colours != colours or self._number_size != fontsize
+            self._strings != strings or self._colours != colours or self._number_size != fontsize or self._cell_step != step
             or self._cell_xy.shape != xy.shape or not np.array_equal(self._cell_xy, xy)
         ):
-            self._cell_xy, self._strings, self._colours, self._number_size = xy, list(strings), list(colours), float(fontsize)
+            self._cell_xy, self._strings, self._colours = xy, list(strings), list(colours)
+            self._number_size, self._cell_step = float(fontsize), float(step)
             self.stale = True
 
     def cell_texts(self) -> list[tuple[float, float, str]]:

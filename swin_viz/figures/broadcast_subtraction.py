@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import as_1d, as_2d, draw_cells, draw_tiles, labels_text, query_key_axes
+from swin_viz.figures._grid import as_1d, as_2d, draw_cells, draw_tiles, labels_text, per_row_of, query_key_axes
 from swin_viz.figures._pool import frame, pooled_text
 from swin_viz.figures._style import (
     ALLOWED_COLOUR,
@@ -135,8 +135,7 @@ def plot_window_masks(mask: torch.Tensor, windows_per_row: int, *, figure: LabFi
         raise ValueError(f"mask must be a [nW, N, N] tensor, got {getattr(mask, 'shape', type(mask).__name__)}")
     mask = mask.detach().cpu()
     n_windows, n, _ = mask.shape
-    if windows_per_row <= 0 or n_windows % windows_per_row:
-        raise ValueError(f"windows_per_row={windows_per_row} must divide nW={n_windows}")
+    windows_per_row = per_row_of(windows_per_row, "windows_per_row", n_windows)
     rows_of_windows = n_windows // windows_per_row
     gap = _mask_gap(n)
     size = (min(9.0, 1.0 + 1.6 * windows_per_row), min(9.0, 1.0 + 1.6 * rows_of_windows))

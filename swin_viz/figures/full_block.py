@@ -9,7 +9,17 @@ from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures._grid import as_1d, as_2d, draw_cells, finish_grid, index_in, query_key_axes, seam_lines, window_borders
+from swin_viz.figures._grid import (
+    as_1d,
+    as_2d,
+    draw_cells,
+    finish_grid,
+    index_in,
+    per_row_of,
+    query_key_axes,
+    seam_lines,
+    window_borders,
+)
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text
 from swin_viz.figures._style import MAX_ANNOTATED, SEAM_COLOUR, annotated, fontsize_for, region_colours
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask
@@ -81,8 +91,7 @@ def draw_window_tokens(
     """
     tokens = _token_grid(tokens, "tokens", 3)
     n_windows, window_h, window_w = tokens.shape
-    if windows_per_row <= 0 or n_windows % windows_per_row:
-        raise ValueError(f"windows_per_row={windows_per_row} must divide nW={n_windows}")
+    windows_per_row = per_row_of(windows_per_row, "windows_per_row", n_windows)
     rows_of_windows = n_windows // windows_per_row
     annotate = max(window_h * rows_of_windows, window_w * windows_per_row) <= MAX_ANNOTATED
     texts = [[[f"{t // width},{t % width}" for t in row] for row in window] for window in tokens.tolist()] if annotate else None

@@ -9,7 +9,7 @@ import torch
 from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import LabFigure, set_title
-from swin_viz.figures._grid import as_2d, draw_cells, draw_tiles, finish_grid, labels_text
+from swin_viz.figures._grid import as_2d, draw_cells, draw_tiles, finish_grid, labels_text, per_row_of
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text
 from swin_viz.figures._style import (
     GOOD_COLOUR,
@@ -33,8 +33,7 @@ def draw_window_partition(ax: Axes, windows: torch.Tensor, windows_per_row: int,
         raise ValueError(f"windows must be a [nW, Mh, Mw] tensor, got {getattr(windows, 'shape', type(windows).__name__)}")
     windows = windows.detach().cpu()
     n_windows, window_h, window_w = windows.shape
-    if windows_per_row <= 0 or n_windows % windows_per_row:
-        raise ValueError(f"windows_per_row={windows_per_row} must divide nW={n_windows}")
+    windows_per_row = per_row_of(windows_per_row, "windows_per_row", n_windows)
     rows_of_windows = n_windows // windows_per_row
     annotate = max(window_h, window_w) * max(rows_of_windows, windows_per_row) <= MAX_ANNOTATED * 2
     size = fontsize_for(max(window_h * rows_of_windows, window_w * windows_per_row), 90)
