@@ -23,7 +23,7 @@ BLOCK_SEED = 0
 
 
 @functools.lru_cache(maxsize=16)
-def _layout(height: int, width: int, window: int, shift: int) -> BlockLayout:
+def _cached_layout(height: int, width: int, window: int, shift: int) -> BlockLayout:
     """:func:`~swin_viz.block.block_layout`, once per layout (moving the query keeps it)."""
     return block_layout(height, width, window, shift)
 
@@ -80,16 +80,16 @@ class BlockLeakExplorer(Explorer):
         yield "query_row", Range(0, values["height"] - 1)
         yield "query_col", Range(0, values["width"] - 1)
 
-    def _selection(self) -> tuple[BlockLayout, BlockStages, torch.Tensor, int, int]:
+    def _picked(self) -> tuple[BlockLayout, BlockStages, torch.Tensor, int, int]:
         """The layout, the run's stages and ``[heads, H, W]`` leak, and the query's window ``k`` and slot ``i``."""
         layout = (self.height.value, self.width.value, self.window.value, self.shift.value)
-        where = _layout(*layout)
+        where = _cached_layout(*layout)
         stages, leak = _run(*layout, self.use_mask.value)
         k, i = where.place[self.query_row.value, self.query_col.value].tolist()
         return where, stages, leak, k, i
 
     def draw(self, figure: LabFigure | None) -> LabFigure:
-        where, stages, leak, k, i = self._selection()
+        where, stages, leak, k, i = self._picked()
         use_mask, head = self.use_mask.value, self.head.value
         return figures.plot_block_leak(
             leak[head],
@@ -105,7 +105,7 @@ class BlockLeakExplorer(Explorer):
         )
 
     def describe(self) -> str:
-        _, _, leaks, k, i = self._selection()
+        _, _, leaks, k, i = self._picked()
         leak = leaks[self.head.value]
         leaking = int((leak > 0).sum())
         query_leak = float(leak[self.query_row.value, self.query_col.value])
