@@ -69,7 +69,7 @@ from browser_servers import LOGS, copy_content, start_voila  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, browser_unavailable  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-#: Where ``--quick`` writes: a folder that ignores itself in git (see :func:`quick_dir`).
+#: Where ``--quick`` writes: git-ignored (the repository's .gitignore), so a smoke run never replaces committed results.
 QUICK_RESULTS = RESULTS / "quick"
 #: The app's explorer call in ``app/explorer.ipynb``, and the layouts measured: ``None`` serves the committed app,
 #: otherwise a copy whose call is given these arguments.
@@ -117,16 +117,6 @@ _WATCH_SEND = """(() => {
     };
 })();"""
 _DISARM = "() => { const b = window.__swinBench; b.armed = false; return {...b}; }"
-
-
-def quick_dir() -> Path:
-    """``bench/results/quick/``, created with a ``.gitignore`` of ``*`` so that nothing in it is ever committed
-    (the repository's .gitignore is left alone: others edit it too)."""
-    QUICK_RESULTS.mkdir(parents=True, exist_ok=True)
-    ignore = QUICK_RESULTS / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# quick bench runs: never committed\n*\n")
-    return QUICK_RESULTS
 
 
 def p95(values: Sequence[float]) -> float:
@@ -302,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     reason = browser_unavailable()
     if reason:
         sys.exit(f"bench_browser: {reason}")
-    output = args.output or ((quick_dir() if args.quick else RESULTS) / "browser.json")
+    output = args.output or ((QUICK_RESULTS if args.quick else RESULTS) / "browser.json")
     import matplotlib.font_manager  # noqa: F401  build matplotlib's font cache now, as the browser tests do
     from playwright.sync_api import sync_playwright
 

@@ -48,18 +48,10 @@ import ipywidgets
 import matplotlib
 import psutil
 
-from swin_viz.widgets import (
-    STAGES,
-    Explorer,
-    block_leak_explorer,
-    cost_explorer,
-    explorer,
-    numerics_explorer,
-    pad_order_explorer,
-)
+from swin_viz.widgets import STAGES, Explorer, block_leak_explorer, cost_explorer, explorer, numerics_explorer, pad_order_explorer
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: Where ``--quick`` writes: a folder that ignores itself in git (see :func:`quick_dir`).
+#: Where ``--quick`` writes: git-ignored (the repository's .gitignore), so a smoke run never replaces committed results.
 QUICK_RESULTS = RESULTS / "quick"
 #: The type also run without closing the old explorers (the issue measured it: +319 MB and 50 figures kept).
 NOT_CLOSED_TYPE = "broadcast"
@@ -77,16 +69,6 @@ def explorer_types() -> dict[str, Callable[[], Explorer]]:
         cost=cost_explorer,
     )
     return builders
-
-
-def quick_dir() -> Path:
-    """``bench/results/quick/``, created with a ``.gitignore`` of ``*`` so that nothing in it is ever committed
-    (the repository's .gitignore is left alone: others edit it too)."""
-    QUICK_RESULTS.mkdir(parents=True, exist_ok=True)
-    ignore = QUICK_RESULTS / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# quick bench runs: never committed\n*\n")
-    return QUICK_RESULTS
 
 
 def _count(kind: type) -> int:
@@ -219,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     runs = args.runs or (10 if args.quick else 50)
     if runs < 2:
         parser.error("--runs must be at least 2")
-    output = args.output or ((quick_dir() if args.quick else RESULTS) / "memory.json")
+    output = args.output or ((QUICK_RESULTS if args.quick else RESULTS) / "memory.json")
     matplotlib.use("Agg")
     load_before = os.getloadavg()
     rerun_cell(types[args.types[0]], 2)  # warm up imports, fonts and module-level caches once
