@@ -93,11 +93,13 @@ def notebook(lab_page, request):
 
 
 def _committed(path: Path) -> dict[str, int]:
-    """How many figures (image/png) and widgets the committed notebook shows."""
-    outputs = [o for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    """How many figures (image/png) and widgets the committed notebook shows. An explorer's output carries its
+    picture too, for pages that cannot run widgets; where the widget runs, it is shown instead."""
+    outputs = [o.get("data", {}) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    widgets = ["application/vnd.jupyter.widget-view+json" in data for data in outputs]
     return {
-        "figures": sum("image/png" in o.get("data", {}) for o in outputs),
-        "widgets": sum("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs),
+        "figures": sum("image/png" in data and not widget for data, widget in zip(outputs, widgets)),
+        "widgets": sum(widgets),
     }
 
 
