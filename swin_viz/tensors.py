@@ -257,10 +257,10 @@ def window_partition(x: torch.Tensor, window: IntPair) -> torch.Tensor:
     Returns:
         ``[B * nW, Mh, Mw, C]``.
 
-    ``x`` of shape ``[B, L, C]`` or ``[B, D, H, W, C]`` (1 or 3 spatial axes) goes to
-    :func:`swin_viz.ndim.window_partition_nd`: ``[B * nW, *window, C]``.
+    With a window of 1 or 3 ints, ``(M,)`` or ``(Md, Mh, Mw)``, ``x`` is ``[B, L, C]`` or ``[B, D, H, W, C]``
+    and this is :func:`swin_viz.ndim.window_partition_nd`: ``[B * nW, *window, C]``.
     """
-    if isinstance(x, torch.Tensor) and x.dim() in (3, 5):  # 1 or 3 spatial axes: swin_viz.ndim
+    if is_size_tuple(window) and len(window) in (1, 3):  # 1 or 3 spatial axes: swin_viz.ndim
         return window_partition_nd(x, window)
     check_tensor(x, "x", (4,), "[B, H, W, C]")
     B, H, W, C = x.shape
