@@ -93,7 +93,7 @@ class MasksInTheWildExplorer(Explorer):
         n_windows = math.prod(values[f"size_{a}"] // values[f"window_{a}"] for a in _AXES[: values["axes"]])
         yield "window_index", Range(0, n_windows - 1)
 
-    def layout(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[bool, ...]]:
+    def chosen(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[bool, ...]]:
         """``(size, window, shift, periodic)`` of the first ``axes`` axes, as the controls show them."""
         d = self.axes.value
         pick = [a for a in _AXES[:d]]
@@ -107,7 +107,7 @@ class MasksInTheWildExplorer(Explorer):
 
     def draw(self, figure: LabFigure | None) -> LabFigure:
         """Compute the labels and the chosen window's mask (:mod:`swin_viz.ndim`) and draw them."""
-        size, window, shift, periodic = self.layout()
+        size, window, shift, periodic = self.chosen()
         self.labels = labels = region_labels_nd(size, window, shift, periodic=periodic)
         k = self.window_index.value
         allowed = allowed_mask_nd(size, window, shift, periodic=periodic)[k]
@@ -115,7 +115,7 @@ class MasksInTheWildExplorer(Explorer):
 
     def describe(self) -> str:
         """The layout, the number of regions and of masked pairs in the chosen window."""
-        size, window, shift, periodic = self.layout()
+        size, window, shift, periodic = self.chosen()
         allowed = allowed_mask_nd(size, window, shift, periodic=periodic)
         k = self.window_index.value
         regions = 0 if self.labels is None else int(self.labels.unique().numel())
@@ -128,7 +128,7 @@ class MasksInTheWildExplorer(Explorer):
 
     def describe_settings(self) -> str:
         """``size=.., window=.., shift=.., periodic=.., k=..``."""
-        size, window, shift, _ = self.layout()
+        size, window, shift, _ = self.chosen()
         return f"size={size}, window={window}, shift={shift}, periodic={self.periodic.value}, k={self.window_index.value}"
 
 
