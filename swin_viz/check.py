@@ -14,8 +14,9 @@ Pairs that involve a padding token are not judged (the libraries differ on them;
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Union
 
 import torch
 
@@ -55,7 +56,7 @@ class MaskCheck:
 
     layout: NdLayout
     order: str | None
-    got_shape: Tuple[int, ...]
+    got_shape: tuple[int, ...]
     shape_problem: str | None
     value_problem: str | None
     allowed: torch.Tensor | None
@@ -66,7 +67,7 @@ class MaskCheck:
     over_blocked_pairs: torch.Tensor
 
     @property
-    def expected_shape(self) -> Tuple[int, int, int]:
+    def expected_shape(self) -> tuple[int, int, int]:
         """``(nW, N, N)``."""
         return (self.layout.n_windows, self.layout.tokens, self.layout.tokens)
 
@@ -86,12 +87,12 @@ class MaskCheck:
         return self.shape_problem is None and self.value_problem is None and self.leaked == 0 and self.over_blocked == 0
 
     @property
-    def windows(self) -> Tuple[int, ...]:
+    def windows(self) -> tuple[int, ...]:
         """The windows holding at least one leaked or over-blocked pair, in order."""
         pairs = torch.cat([self.leaked_pairs[:, 0], self.over_blocked_pairs[:, 0]])
         return tuple(int(k) for k in torch.unique(pairs).tolist())
 
-    def wrong_per_window(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def wrong_per_window(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(leaked, over_blocked)``: ``LongTensor[nW]`` counts of wrong pairs per window."""
         n = self.layout.n_windows
         return (
@@ -136,7 +137,7 @@ class MaskCheck:
     def __repr__(self) -> str:
         return self.verdict
 
-    def plot(self, window: int | None = None, *, figure: "LabFigure | None" = None) -> "LabFigure":
+    def plot(self, window: int | None = None, *, figure: LabFigure | None = None) -> LabFigure:
         """Where the wrong pairs are: wrong pairs per window, and one window's ``[N, N]`` pairs
         (:func:`swin_viz.figures.plot_mask_check`); ``window`` defaults to the one with the most wrong pairs."""
         from swin_viz.figures.masks_in_the_wild import plot_mask_check
@@ -144,7 +145,7 @@ class MaskCheck:
         return plot_mask_check(self, window, figure=figure)
 
 
-def _allowed(mask: torch.Tensor) -> Tuple[torch.Tensor, str | None]:
+def _allowed(mask: torch.Tensor) -> tuple[torch.Tensor, str | None]:
     """The pairs a mask allows, and a sentence about values a mask should not hold."""
     if mask.dtype == torch.bool:
         return mask, None
@@ -156,7 +157,9 @@ def _allowed(mask: torch.Tensor) -> Tuple[torch.Tensor, str | None]:
     bad = int((~(mask <= 0)).sum())  # positive or NaN
     problem = None
     if bad:
-        problem = f"{bad} entries are positive or NaN (an additive mask holds 0 where a query may attend and a negative fill where not)"
+        problem = (
+            f"{bad} entries are positive or NaN (an additive mask holds 0 where a query may attend and a negative fill where not)"
+        )
     return mask == 0, problem
 
 

@@ -25,30 +25,31 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, Tuple, Union
+from typing import Union
 
 import torch
 
 from swin_viz._checks import as_bool, as_int, check_budget, check_choice, check_fill, check_tensor, positive
 
 __all__ = [
+    "LAYOUT_ORDERS",
     "Dims",
     "NdLayout",
+    "allowed_mask_nd",
+    "attention_mask_nd",
+    "fast_attention_mask_nd",
+    "fast_region_labels_nd",
+    "fast_window_labels_nd",
     "is_size_tuple",
     "nd_layout",
     "region_labels_nd",
+    "seam_neighbours_nd",
+    "token_origins_nd",
+    "window_labels_nd",
     "window_partition_nd",
     "window_reverse_nd",
-    "window_labels_nd",
-    "attention_mask_nd",
-    "fast_region_labels_nd",
-    "fast_window_labels_nd",
-    "fast_attention_mask_nd",
-    "allowed_mask_nd",
-    "token_origins_nd",
-    "seam_neighbours_nd",
-    "LAYOUT_ORDERS",
 ]
 
 #: A window or shift: one int for every axis, or one int per axis.
@@ -62,24 +63,28 @@ def is_size_tuple(value: object) -> bool:
     return isinstance(value, (tuple, list, torch.Size))
 
 
-def _per_axis(value: object, name: str, d: int) -> Tuple[int, ...]:
+def _per_axis(value: object, name: str, d: int) -> tuple[int, ...]:
     """``value`` as ``d`` Python ints: one int for every axis, or a tuple of ``d``."""
     if is_size_tuple(value):
         values = tuple(value)  # type: ignore[arg-type]
         if len(values) != d:
-            raise TypeError(f"{name} must be an int or a tuple of {d} ints (one per axis of size), got {len(values)} values {values!r}")
+            raise TypeError(
+                f"{name} must be an int or a tuple of {d} ints (one per axis of size), got {len(values)} values {values!r}"
+            )
         return tuple(as_int(v, f"{name}[{i}]") for i, v in enumerate(values))
     return (as_int(value, name),) * d
 
 
-def _periodic(value: object, d: int) -> Tuple[bool, ...]:
+def _periodic(value: object, d: int) -> tuple[bool, ...]:
     """``periodic`` as ``d`` bools: ``None`` (no axis), one bool for every axis, or a tuple of ``d`` bools."""
     if value is None:
         return (False,) * d
     if is_size_tuple(value):
         values = tuple(value)  # type: ignore[arg-type]
         if len(values) != d:
-            raise TypeError(f"periodic must be None, a bool or a tuple of {d} bools (one per axis), got {len(values)} values {values!r}")
+            raise TypeError(
+                f"periodic must be None, a bool or a tuple of {d} bools (one per axis), got {len(values)} values {values!r}"
+            )
         return tuple(as_bool(v, f"periodic[{i}]") for i, v in enumerate(values))
     return (as_bool(value, "periodic"),) * d
 
@@ -95,11 +100,11 @@ class NdLayout:
         periodic: one bool per axis: that axis wraps for real and gets no seam.
     """
 
-    size: Tuple[int, ...]
-    padded: Tuple[int, ...]
-    window: Tuple[int, ...]
-    shift: Tuple[int, ...]
-    periodic: Tuple[bool, ...]
+    size: tuple[int, ...]
+    padded: tuple[int, ...]
+    window: tuple[int, ...]
+    shift: tuple[int, ...]
+    periodic: tuple[bool, ...]
 
     @property
     def d(self) -> int:
@@ -107,7 +112,7 @@ class NdLayout:
         return len(self.size)
 
     @property
-    def grid(self) -> Tuple[int, ...]:
+    def grid(self) -> tuple[int, ...]:
         """Windows along each axis of the padded map."""
         return tuple(p // m for p, m in zip(self.padded, self.window, strict=True))
 
@@ -122,7 +127,7 @@ class NdLayout:
         return math.prod(self.window)
 
     @property
-    def seam_shift(self) -> Tuple[int, ...]:
+    def seam_shift(self) -> tuple[int, ...]:
         """The shift the mask separates: ``shift`` on ordinary axes, 0 on periodic ones."""
         return tuple(0 if p else s for s, p in zip(self.shift, self.periodic, strict=True))
 
@@ -154,8 +159,7 @@ def nd_layout(size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = Fal
             )
         if n % m and not pad:
             raise ValueError(
-                f"window[{i}]={m} does not divide size[{i}]={n}: pad the map to {math.ceil(n / m) * m} first, "
-                "or pass pad=True"
+                f"window[{i}]={m} does not divide size[{i}]={n}: pad the map to {math.ceil(n / m) * m} first, or pass pad=True"
             )
         if not 0 <= s < m:
             raise ValueError(f"shift[{i}]={s} is outside [0, window[{i}]={m}): the shift must satisfy 0 <= shift < window")
@@ -165,20 +169,25 @@ def nd_layout(size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = Fal
 
 def _budget(layout: NdLayout, what: str, per_position: int, per_pair: int = 0) -> None:
     positions = math.prod(layout.padded)
-    check_budget(positions * per_position + positions * layout.tokens * per_pair, f"{what} of a {layout.padded} map in {layout.window} windows")
+    check_budget(
+        positions * per_position + positions * layout.tokens * per_pair,
+        f"{what} of a {layout.padded} map in {layout.window} windows",
+    )
 
 
 # --------------------------------------------------------------------------- #
 # The readable path: the official loops, with d nested slice tuples           #
 # --------------------------------------------------------------------------- #
-def _slices(window: int, shift: int) -> Tuple[slice, ...]:
+def _slices(window: int, shift: int) -> tuple[slice, ...]:
     """One axis' slices, as ``region_slices``: ``(slice(0, -M), slice(-M, -s), slice(-s, None))``, one band if ``s == 0``."""
     if shift == 0:
         return (slice(0, None),)
     return (slice(0, -window), slice(-window, -shift), slice(-shift, None))
 
 
-def region_labels_nd(size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = False, periodic: object = None) -> torch.Tensor:
+def region_labels_nd(
+    size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = False, periodic: object = None
+) -> torch.Tensor:
     """``img_mask`` of a map of 1, 2 or 3 axes: the official ``cnt`` loop over one slice tuple per axis.
 
     As Video Swin's ``compute_mask`` (``for d in ...: for h in ...: for w in ...: img_mask[:, d, h, w, :] = cnt``)::
@@ -230,9 +239,13 @@ def window_reverse_nd(windows: torch.Tensor, window: Dims, size: Sequence[int]) 
     d = layout.d
     check_tensor(windows, "windows", (d + 2,), f"[B*nW, {', '.join(['M'] * d)}, C]")
     if tuple(windows.shape[1:-1]) != layout.window:
-        raise ValueError(f"windows have shape {tuple(windows.shape)} but window={layout.window}: windows.shape[1:-1] must equal the window")
+        raise ValueError(
+            f"windows have shape {tuple(windows.shape)} but window={layout.window}: windows.shape[1:-1] must equal the window"
+        )
     if windows.shape[0] % layout.n_windows:
-        raise ValueError(f"windows.shape[0]={windows.shape[0]} is not a multiple of nW={layout.n_windows}, the windows of a {layout.size} map")
+        raise ValueError(
+            f"windows.shape[0]={windows.shape[0]} is not a multiple of nW={layout.n_windows}, the windows of a {layout.size} map"
+        )
     B, C = windows.shape[0] // layout.n_windows, windows.shape[-1]
     x = windows.view(B, *layout.grid, *layout.window, C)
     order = [0]
@@ -241,7 +254,9 @@ def window_reverse_nd(windows: torch.Tensor, window: Dims, size: Sequence[int]) 
     return x.permute(*order, 2 * d + 1).contiguous().view(B, *layout.size, C)
 
 
-def window_labels_nd(size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = False, periodic: object = None) -> torch.Tensor:
+def window_labels_nd(
+    size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = False, periodic: object = None
+) -> torch.Tensor:
     """``mask_windows``: the region label of every token, one row per window, ``LongTensor[nW, N]``.
 
     ``window_partition(img_mask, window).view(-1, N)``, ``N`` the product of the window.
@@ -270,13 +285,13 @@ def attention_mask_nd(
     _budget(layout, "attention_mask", 16, 14)
     mask_windows = window_labels_nd(size, window, shift, pad=pad, periodic=periodic).float()
     attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
-    return attn_mask.masked_fill(attn_mask != 0, float(fill)).masked_fill(attn_mask == 0, float(0.0))
+    return attn_mask.masked_fill(attn_mask != 0, float(fill)).masked_fill(attn_mask == 0, 0.0)
 
 
 # --------------------------------------------------------------------------- #
 # The fast path: bands per axis in closed form (see swin_viz.fast)            #
 # --------------------------------------------------------------------------- #
-def _bands(size: int, window: int, shift: int, device: torch.device | str | None) -> Tuple[torch.Tensor, int]:
+def _bands(size: int, window: int, shift: int, device: torch.device | str | None) -> tuple[torch.Tensor, int]:
     """The band of every index of one axis, ``(p >= S - M) + (p >= S - s)``, and the number of bands."""
     index = torch.arange(size, device=device)
     if shift == 0:
@@ -338,7 +353,9 @@ def allowed_mask_nd(
 ) -> torch.Tensor:
     """Which query may attend to which key, ``BoolTensor[nW, N, N]``: ``True`` where :func:`attention_mask_nd` is 0."""
     layout = nd_layout(size, window, shift, pad=pad, periodic=periodic)
-    check_budget(math.prod(layout.padded) * (16 + layout.tokens), f"allowed_mask of a {layout.padded} map in {layout.window} windows")
+    check_budget(
+        math.prod(layout.padded) * (16 + layout.tokens), f"allowed_mask of a {layout.padded} map in {layout.window} windows"
+    )
     labels = fast_window_labels_nd(size, window, shift, pad=pad, periodic=periodic, device=device)
     return labels.unsqueeze(1) == labels.unsqueeze(2)
 
@@ -363,7 +380,7 @@ def fast_attention_mask_nd(
 # --------------------------------------------------------------------------- #
 # The geometric oracle: coordinates only                                      #
 # --------------------------------------------------------------------------- #
-def token_origins_nd(layout: NdLayout, order: str = "pad-then-roll") -> Tuple[torch.Tensor, Tuple[int, ...]]:
+def token_origins_nd(layout: NdLayout, order: str = "pad-then-roll") -> tuple[torch.Tensor, tuple[int, ...]]:
     """Where token ``n`` of window ``k`` sat before the roll, computed from arithmetic alone (no roll, no partition).
 
     Window ``k`` is ``(g_0, .., g_{d-1})`` in row-major order over :attr:`NdLayout.grid`, token ``n`` is
@@ -394,7 +411,7 @@ def token_origins_nd(layout: NdLayout, order: str = "pad-then-roll") -> Tuple[to
 
 def seam_neighbours_nd(
     size: Sequence[int], window: Dims, shift: Dims, *, pad: object = False, periodic: object = None
-) -> Tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The oracle: which pairs of real tokens of each window are true neighbours, from coordinates only.
 
     Two real tokens of a window are neighbours when, on every axis that is not periodic, both or neither came
@@ -433,7 +450,7 @@ def pad_order(pad: object) -> str | None:
 
 def nd_arguments(
     height: object, width: object, window: object, shift: object, *, extra: str | None = None
-) -> Tuple[Tuple[object, ...], object, object, object]:
+) -> tuple[tuple[object, ...], object, object, object]:
     """The arguments of a 2D function called in the d-dimensional form, as ``(size, window, shift, extra)``.
 
     ``f(size, window, shift[, extra])`` fills the 2D parameters ``height, width, window, shift`` with

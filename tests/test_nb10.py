@@ -38,7 +38,7 @@ from swin_viz.ndim import (
 )
 from swin_viz.tensors import window_partition, window_reverse
 
-PROPERTY = settings(max_examples=40, deadline=None, derandomize=True, database=None)
+PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None)
 
 
 # --------------------------------------------------------------------------- #

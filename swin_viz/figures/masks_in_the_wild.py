@@ -8,7 +8,8 @@ house colour (for 3D, the colour is the label's ``(h, w)`` part, ``label % 9``; 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 import numpy as np
@@ -32,7 +33,7 @@ from swin_viz.figures._style import (
 if TYPE_CHECKING:
     from swin_viz.check import MaskCheck
 
-__all__ = ["OVER_BLOCKED_COLOUR", "SLICES_PER_ROW", "draw_slices", "plot_labels_nd", "plot_window_mask_nd", "plot_mask_check"]
+__all__ = ["OVER_BLOCKED_COLOUR", "SLICES_PER_ROW", "draw_slices", "plot_labels_nd", "plot_mask_check", "plot_window_mask_nd"]
 
 #: Over-blocked pairs (neighbours the mask forbids): the blue of notebook 07's "blocked" counts; leaked pairs are red.
 OVER_BLOCKED_COLOUR = to_hex(matplotlib.colormaps["Blues"](0.8))
@@ -100,13 +101,20 @@ def _window_box(ax: Axes, gid: str, origins: list, shape: tuple[int, int, int], 
     grid = [n // m for n, m in zip(shape, window, strict=True)]
     gd, rest = divmod(k, grid[1] * grid[2])
     gh, gw = divmod(rest, grid[2])
-    verts = [boxes(x0 + gw * window[2] - 0.5, y0 + gh * window[1] - 0.5, window[2], window[1])[0]
-             for x0, y0 in origins[gd * window[0] : (gd + 1) * window[0]]]
+    verts = [
+        boxes(x0 + gw * window[2] - 0.5, y0 + gh * window[1] - 0.5, window[2], window[1])[0]
+        for x0, y0 in origins[gd * window[0] : (gd + 1) * window[0]]
+    ]
     pooled_polygons(ax, gid, verts, edgecolor=SEAM_COLOUR, linewidth=3.0, zorder=6)
 
 
 def plot_labels_nd(
-    labels: torch.Tensor, window: Sequence[int], *, window_index: int | None = None, title: str | None = None, figure: LabFigure | None = None
+    labels: torch.Tensor,
+    window: Sequence[int],
+    *,
+    window_index: int | None = None,
+    title: str | None = None,
+    figure: LabFigure | None = None,
 ) -> LabFigure:
     """Region labels of a map of 1, 2 or 3 axes (``region_labels(size, window, shift)``), as slices.
 
@@ -131,7 +139,9 @@ def plot_labels_nd(
         ticks = grid_ticks(ax)
         ticks.set_label("x", "w (last axis)" if labels.dim() > 1 else "position in the sequence")
         ticks.set_label("y", "h" if labels.dim() > 1 else "")
-        set_suptitle(fig, title or f"img_mask of a {'x'.join(str(n) for n in labels.shape)} map: one label (cnt) per region", fontsize=11)
+        set_suptitle(
+            fig, title or f"img_mask of a {'x'.join(str(n) for n in labels.shape)} map: one label (cnt) per region", fontsize=11
+        )
     return fig
 
 
@@ -158,7 +168,10 @@ def plot_window_mask_nd(
     window3 = _window3(window)
     S, R, C = slices.shape
     N = mask_window.shape[-1]
-    with frame(figure, ("window_mask_nd",), (11.0, 5.2), lambda fig: fig.subplots(1, 2, width_ratios=(1.5, 1.0))) as (fig, (left, right)):
+    with frame(figure, ("window_mask_nd",), (11.0, 5.2), lambda fig: fig.subplots(1, 2, width_ratios=(1.5, 1.0))) as (
+        fig,
+        (left, right),
+    ):
         origins = draw_slices(left, _label_colours(slices), slices.numpy().astype(str), window3, name="labels")
         _window_box(left, "picked", origins, (S, R, C), window3, window_index)
         no_ticks(left)
@@ -168,8 +181,16 @@ def plot_window_mask_nd(
         query_key_axes(right, N, None)
         right.set_aspect("equal")
         set_title(right, f"window {window_index}: may query i attend to key j? (N = {N})", chrome=False, fontsize=10)
-        pooled_legend(right, "legend", [(ALLOWED_COLOUR, "allowed (0.0)"), (FORBIDDEN_COLOUR, "masked (-100)")],
-                      loc="upper left", bbox_to_anchor=(0.0, -0.12), ncol=2, fontsize=8, frameon=False)
+        pooled_legend(
+            right,
+            "legend",
+            [(ALLOWED_COLOUR, "allowed (0.0)"), (FORBIDDEN_COLOUR, "masked (-100)")],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.12),
+            ncol=2,
+            fontsize=8,
+            frameon=False,
+        )
         set_suptitle(fig, "The mask in any number of axes: labels per region, and one window's mask", fontsize=11)
     return fig
 
@@ -219,7 +240,10 @@ def plot_mask_check(report: MaskCheck, window: int | None = None, *, figure: Lab
     flat[(leaked > 0).numpy()] = to_rgba(SEAM_COLOUR)
     texts = wrong.view(grid3).numpy().astype(str)
     N = report.layout.tokens
-    with frame(figure, ("mask_check",), (11.0, 5.4), lambda fig: fig.subplots(1, 2, width_ratios=(1.0, 1.0))) as (fig, (left, right)):
+    with frame(figure, ("mask_check",), (11.0, 5.4), lambda fig: fig.subplots(1, 2, width_ratios=(1.0, 1.0))) as (
+        fig,
+        (left, right),
+    ):
         origins = draw_slices(left, colours, texts, (1, 1, 1), name="windows", slice_title="window depth")
         _window_box(left, "picked", origins, grid3, (1, 1, 1), k)
         no_ticks(left)
@@ -230,10 +254,20 @@ def plot_mask_check(report: MaskCheck, window: int | None = None, *, figure: Lab
         right.set_aspect("equal")
         set_title(right, f"window {k}: {int(leaked[k])} leaked, {int(over[k])} over-blocked", chrome=False, fontsize=10)
         pooled_legend(
-            right, "legend",
-            [(ALLOWED_COLOUR, "allowed, right"), (FORBIDDEN_COLOUR, "masked, right"), (SEAM_COLOUR, "leaked"),
-             (OVER_BLOCKED_COLOUR, "over-blocked"), (ZERO_COLOUR, "padding (not judged)")],
-            loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=3, fontsize=8, frameon=False,
+            right,
+            "legend",
+            [
+                (ALLOWED_COLOUR, "allowed, right"),
+                (FORBIDDEN_COLOUR, "masked, right"),
+                (SEAM_COLOUR, "leaked"),
+                (OVER_BLOCKED_COLOUR, "over-blocked"),
+                (ZERO_COLOUR, "padding (not judged)"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.1),
+            ncol=3,
+            fontsize=8,
+            frameon=False,
         )
         set_ratios(left, width=(1.0, 1.0))
         verdict = "correct" if report.ok else "WRONG"
