@@ -36,6 +36,7 @@ from swin_viz.block import (
     seam_neighbours,
     shifted_window_attention,
 )
+from swin_viz.check import MaskCheck, check_mask
 from swin_viz.tensors import (
     CLAMP_RULES,
     allowed_mask,
@@ -102,5 +103,8 @@ __all__ = [
     "BlockLayout",
     "block_layout",
     "example_block_run",
+    # swin_viz.check
+    "MaskCheck",
+    "check_mask",
 ]
 __version__ = "0.1.0"

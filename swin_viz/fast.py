@@ -14,11 +14,19 @@ All four are also importable from :mod:`swin_viz.tensors` and from :mod:`swin_vi
 
 from __future__ import annotations
 
-from typing import Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch
 
 from swin_viz._checks import IntPair, check_budget, check_fill, check_layout_budget, padded_layout
+from swin_viz.ndim import (
+    allowed_mask_nd,
+    fast_attention_mask_nd,
+    fast_region_labels_nd,
+    fast_window_labels_nd,
+    is_size_tuple,
+    nd_arguments,
+)
 
 __all__ = ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "allowed_mask"]
 
@@ -58,6 +66,8 @@ __all__ = ["fast_region_labels", "fast_window_labels", "fast_attention_mask", "a
 # the last row: every entry is written once, except the rectangles (at most  #
 # half of each window of the last row), and most of the work is the fill.     #
 # --------------------------------------------------------------------------- #
+#: A height, or a size tuple of 1, 2 or 3 ints (then the call is ``f(size, window, shift)``).
+Size = Union[int, Sequence[int]]
 _Device = Union[torch.device, str, None]  # where to build a tensor (None: torch's default device)
 
 #: Bytes per position of the map at the peak of the fast labels: the int64 labels (the bands are one row and one
@@ -65,7 +75,7 @@ _Device = Union[torch.device, str, None]  # where to build a tensor (None: torch
 _LABEL_BYTES = 8
 
 
-def _check_device(device: object) -> torch.device | None:
+def check_device(device: object) -> torch.device | None:
     """``device`` as a ``torch.device`` this build of torch can allocate on (``None`` stays ``None``: torch's default)."""
     if device is None:
         return None
@@ -90,7 +100,8 @@ def _bands(size: int, window: int, shift: int, device: _Device) -> Tuple[torch.T
 
 
 def fast_region_labels(
-    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
+    height: Size, width: int | IntPair, window: IntPair, shift: IntPair | None = None, *, pad: bool = False,
+    device: _Device = None, periodic: object = None,
 ) -> torch.Tensor:
     """:func:`~swin_viz.tensors.region_labels` in closed form: ``band_h * n_bands_w + band_w``, no loop.
 
@@ -103,12 +114,19 @@ def fast_region_labels(
         pad: label the map padded to ``Hp = ceil(H / Mh) * Mh`` by ``Wp = ceil(W / Mw) * Mw``
             (padded, then rolled, as transformers' ``SwinLayer`` does).
         device: where to build the tensor (default: torch's default device).
+        periodic: one flag per axis (or one for all) that wraps for real: no seam on it (see :mod:`swin_viz.ndim`).
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic``, it is the d-dimensional function of :mod:`swin_viz.ndim`.
 
     Returns:
         ``LongTensor[H, W]`` (``[Hp, Wp]`` with ``pad``).
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift): swin_viz.ndim
+        size, window, shift, _ = nd_arguments(height, width, window, shift)
+        return fast_region_labels_nd(size, window, shift, pad=pad, periodic=periodic, device=device)
     height, width, (window_h, window_w), (shift_h, shift_w) = padded_layout(height, width, window, shift, pad)
-    device = _check_device(device)
+    device = check_device(device)
     check_layout_budget("fast_region_labels", height, width, (window_h, window_w), _LABEL_BYTES)
     band_h, _ = _bands(height, window_h, shift_h, device)
     band_w, n_bands_w = _bands(width, window_w, shift_w, device)
@@ -116,7 +134,8 @@ def fast_region_labels(
 
 
 def fast_window_labels(
-    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
+    height: Size, width: int | IntPair, window: IntPair, shift: IntPair | None = None, *, pad: bool = False,
+    device: _Device = None, periodic: object = None,
 ) -> torch.Tensor:
     """:func:`~swin_viz.tensors.window_labels` (``mask_windows``) in closed form, cut into windows by a view.
 
@@ -128,12 +147,19 @@ def fast_window_labels(
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
         pad: label the windows of the map padded to ``Hp x Wp`` (see :func:`fast_region_labels`).
         device: where to build the tensor.
+        periodic: one flag per axis (or one for all) that wraps for real: no seam on it (see :mod:`swin_viz.ndim`).
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic``, it is the d-dimensional function of :mod:`swin_viz.ndim`.
 
     Returns:
         ``LongTensor[nW, N]``.
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift): swin_viz.ndim
+        size, window, shift, _ = nd_arguments(height, width, window, shift)
+        return fast_window_labels_nd(size, window, shift, pad=pad, periodic=periodic, device=device)
     height, width, (window_h, window_w), (shift_h, shift_w) = padded_layout(height, width, window, shift, pad)
-    device = _check_device(device)
+    device = check_device(device)
     check_layout_budget("fast_window_labels", height, width, (window_h, window_w), _LABEL_BYTES)
     n_rows, n_cols = height // window_h, width // window_w
     band_h, _ = _bands(height, window_h, shift_h, device)
@@ -155,7 +181,7 @@ def _mask_of(
 ) -> torch.Tensor:
     """``[nW, N, N]`` of ``dtype``: ``forbidden`` on the cross-region pairs, ``allowed`` elsewhere."""
     height, width, (window_h, window_w), (shift_h, shift_w) = padded_layout(height, width, window, shift, pad)
-    device = _check_device(device)
+    device = check_device(device)
     n_rows, n_cols = height // window_h, width // window_w
     N = window_h * window_w
     itemsize = torch.empty(0, dtype=dtype).element_size()
@@ -188,15 +214,16 @@ def _mask_of(
 
 
 def fast_attention_mask(
-    height: int,
-    width: int,
+    height: Size,
+    width: int | IntPair,
     window: IntPair,
-    shift: IntPair,
+    shift: IntPair | None = None,
     fill: float = -100.0,
     *,
     pad: bool = False,
     dtype: torch.dtype = torch.float32,
     device: _Device = None,
+    periodic: object = None,
 ) -> torch.Tensor:
     """:func:`~swin_viz.tensors.attention_mask` as a zero fill, a pattern copied into the last window column, two fills in the last row.
 
@@ -212,16 +239,25 @@ def fast_attention_mask(
         pad: the mask of the map padded to ``Hp x Wp`` (see :func:`fast_region_labels`).
         dtype: a floating-point dtype (float32 as the official code; float16/bfloat16 to match the scores).
         device: where to build the tensor.
+        periodic: one flag per axis (or one for all) that wraps for real: no seam on it (see :mod:`swin_viz.ndim`).
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic``, it is the d-dimensional function of :mod:`swin_viz.ndim`.
 
     Returns:
         ``[nW, N, N]`` of ``dtype``.
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift[, fill]): swin_viz.ndim
+        size, window, shift, extra = nd_arguments(height, width, window, shift, extra="fill")
+        fill = fill if extra is None else extra
+        return fast_attention_mask_nd(size, window, shift, fill, pad=pad, periodic=periodic, dtype=dtype, device=device)
     check_fill(fill, dtype)
     return _mask_of(height, width, window, shift, pad, dtype, 0.0, float(fill), device)
 
 
 def allowed_mask(
-    height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False, device: _Device = None
+    height: Size, width: int | IntPair, window: IntPair, shift: IntPair | None = None, *, pad: bool = False,
+    device: _Device = None, periodic: object = None,
 ) -> torch.Tensor:
     """Which query may attend to which key: ``True`` where :func:`~swin_viz.tensors.attention_mask` is ``0``.
 
@@ -235,8 +271,15 @@ def allowed_mask(
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``.
         pad: the mask of the map padded to ``Hp x Wp`` (see :func:`fast_region_labels`).
         device: where to build the tensor.
+        periodic: one flag per axis (or one for all) that wraps for real: no seam on it (see :mod:`swin_viz.ndim`).
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic``, it is the d-dimensional function of :mod:`swin_viz.ndim`.
 
     Returns:
         ``BoolTensor[nW, N, N]``.
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift): swin_viz.ndim
+        size, window, shift, _ = nd_arguments(height, width, window, shift)
+        return allowed_mask_nd(size, window, shift, pad=pad, periodic=periodic, device=device)
     return _mask_of(height, width, window, shift, pad, torch.bool, True, False, device)

@@ -49,8 +49,17 @@ from swin_viz._checks import (
     padded_layout,
     positive,
 )
-from swin_viz.fast import allowed_mask, fast_attention_mask, fast_region_labels, fast_window_labels
+from swin_viz.fast import Size, allowed_mask, fast_attention_mask, fast_region_labels, fast_window_labels
 from swin_viz.layout import CLAMP_RULES, clamp_layout, padded_size, validate_layout
+from swin_viz.ndim import (
+    attention_mask_nd,
+    is_size_tuple,
+    nd_arguments,
+    region_labels_nd,
+    window_labels_nd,
+    window_partition_nd,
+    window_reverse_nd,
+)
 
 __all__ = [
     "IntPair",
@@ -183,7 +192,9 @@ def region_slices(window: int, shift: int) -> Tuple[slice, ...]:
     return (slice(0, -window), slice(-window, -shift), slice(-shift, None))
 
 
-def region_labels(height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False) -> torch.Tensor:
+def region_labels(
+    height: Size, width: int | IntPair, window: IntPair, shift: IntPair | None = None, *, pad: bool = False, periodic: object = None
+) -> torch.Tensor:
     """Label every position of the rolled map with its region: the official ``img_mask`` loop.
 
     ``cnt`` counts the ``(h, w)`` pairs of :func:`region_slices` in row-major
@@ -210,7 +221,14 @@ def region_labels(height: int, width: int, window: IntPair, shift: IntPair, *, p
     Returns:
         ``LongTensor[H, W]`` (the official ``img_mask[0, :, :, 0]``);
         ``[Hp, Wp]`` with ``pad=True``.
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic`` (one flag per axis that wraps for real), it is the d-dimensional
+    function of :mod:`swin_viz.ndim` (``3^d`` regions, ``N`` the product of the window).
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift): swin_viz.ndim
+        size, window, shift, _ = nd_arguments(height, width, window, shift)
+        return region_labels_nd(size, window, shift, pad=pad, periodic=periodic)
     height, width, (window_h, window_w), (shift_h, shift_w) = padded_layout(height, width, window, shift, pad)
     check_layout_budget("region_labels", height, width, (window_h, window_w), _BYTES["region_labels"])
     img_mask = torch.zeros((height, width), dtype=torch.long)
@@ -238,7 +256,12 @@ def window_partition(x: torch.Tensor, window: IntPair) -> torch.Tensor:
 
     Returns:
         ``[B * nW, Mh, Mw, C]``.
+
+    With a window of 1 or 3 ints, ``(M,)`` or ``(Md, Mh, Mw)``, ``x`` is ``[B, L, C]`` or ``[B, D, H, W, C]``
+    and this is :func:`swin_viz.ndim.window_partition_nd`: ``[B * nW, *window, C]``.
     """
+    if is_size_tuple(window) and len(window) in (1, 3):  # 1 or 3 spatial axes: swin_viz.ndim
+        return window_partition_nd(x, window)
     check_tensor(x, "x", (4,), "[B, H, W, C]")
     B, H, W, C = x.shape
     (window_h, window_w), _ = validate_layout(H, W, window, 0)
@@ -247,7 +270,7 @@ def window_partition(x: torch.Tensor, window: IntPair) -> torch.Tensor:
     return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B * n_windows, window_h, window_w, C)
 
 
-def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: int) -> torch.Tensor:
+def window_reverse(windows: torch.Tensor, window: IntPair, height: Size, width: int | None = None) -> torch.Tensor:
     """Put windows back into feature maps: the inverse of :func:`window_partition`.
 
     Args:
@@ -257,7 +280,12 @@ def window_reverse(windows: torch.Tensor, window: IntPair, height: int, width: i
 
     Returns:
         ``[B, H, W, C]``.
+
+    Called as ``window_reverse(windows, window, size)`` with ``size`` a tuple of 1, 2 or 3 ints, it is
+    :func:`swin_viz.ndim.window_reverse_nd`: ``[B*nW, *window, C] -> [B, *size, C]``.
     """
+    if is_size_tuple(height):  # (windows, window, size): swin_viz.ndim
+        return window_reverse_nd(windows, window, height)  # type: ignore[arg-type]
     check_tensor(windows, "windows", (4,), "[B*nW, Mh, Mw, C]")
     (window_h, window_w), _ = validate_layout(height, width, window, 0)
     height, width = int(height), int(width)  # Python ints (validated above): numpy ints would overflow in the views
@@ -296,7 +324,9 @@ def window_grid(height: int, width: int, window: IntPair) -> torch.Tensor:
     return window_reverse(ids, (window_h, window_w), height, width)[0, :, :, 0]
 
 
-def window_labels(height: int, width: int, window: IntPair, shift: IntPair, *, pad: bool = False) -> torch.Tensor:
+def window_labels(
+    height: Size, width: int | IntPair, window: IntPair, shift: IntPair | None = None, *, pad: bool = False, periodic: object = None
+) -> torch.Tensor:
     """The region label of every token, one row per window: the official ``mask_windows``.
 
     ``window_partition(img_mask, M).view(-1, M * M)``. Row ``k`` lists the
@@ -311,7 +341,14 @@ def window_labels(height: int, width: int, window: IntPair, shift: IntPair, *, p
 
     Returns:
         ``LongTensor[nW, N]`` (``nW`` of the padded map with ``pad=True``).
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic`` (one flag per axis that wraps for real), it is the d-dimensional
+    function of :mod:`swin_viz.ndim` (``3^d`` regions, ``N`` the product of the window).
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift): swin_viz.ndim
+        size, window, shift, _ = nd_arguments(height, width, window, shift)
+        return window_labels_nd(size, window, shift, pad=pad, periodic=periodic)
     height, width, (window_h, window_w), shift_hw = padded_layout(height, width, window, shift, pad)
     check_layout_budget("window_labels", height, width, (window_h, window_w), _BYTES["window_labels"])
     img_mask = region_labels(height, width, (window_h, window_w), shift_hw)
@@ -372,7 +409,14 @@ def label_difference(mask_windows: torch.Tensor) -> torch.Tensor:
 
 
 def attention_mask(
-    height: int, width: int, window: IntPair, shift: IntPair, fill: float = -100.0, *, pad: bool = False
+    height: Size,
+    width: int | IntPair,
+    window: IntPair,
+    shift: IntPair | None = None,
+    fill: float = -100.0,
+    *,
+    pad: bool = False,
+    periodic: object = None,
 ) -> torch.Tensor:
     """The SW-MSA attention mask: 0.0 where a query may attend to a key, ``fill`` elsewhere.
 
@@ -398,7 +442,14 @@ def attention_mask(
 
     Returns:
         ``FloatTensor[nW, N, N]`` (``nW`` of the padded map with ``pad=True``).
+
+    Called as ``f(size, window, shift)`` with ``size`` a tuple of 1, 2 or 3 ints (``(L,)``, ``(H, W)``,
+    ``(D, H, W)``), or with ``periodic`` (one flag per axis that wraps for real), it is the d-dimensional
+    function of :mod:`swin_viz.ndim` (``3^d`` regions, ``N`` the product of the window).
     """
+    if is_size_tuple(height) or periodic is not None:  # (size, window, shift[, fill]): swin_viz.ndim
+        size, window, shift, extra = nd_arguments(height, width, window, shift, extra="fill")
+        return attention_mask_nd(size, window, shift, fill if extra is None else extra, pad=pad, periodic=periodic)
     fill = check_fill(fill)
     height_p, width_p, window_hw, _ = padded_layout(height, width, window, shift, pad)
     check_layout_budget("attention_mask", height_p, width_p, window_hw, _BYTES["window_labels"], _BYTES["attention_mask"])

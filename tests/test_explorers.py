@@ -44,6 +44,7 @@ STARTS = {
     "pad_order": (widgets.pad_order_explorer, dict(height=10, width=7, window=(3, 4), shift=(1, 2))),
     "numerics": (widgets.numerics_explorer, dict(window_index=7, head=1)),
     "cost": (widgets.cost_explorer, dict(size=20, window=5, shift=2, dim=32)),
+    "masks_in_the_wild": (widgets.masks_in_the_wild_explorer, dict(size=(4, 6, 6), window=(2, 3, 3), shift=(1, 1, 2), window_index=5)),
 }
 
 

@@ -50,6 +50,8 @@ from swin_viz.figures.full_block import *  # noqa: F403
 from swin_viz.figures.full_block import __all__ as _full_block
 from swin_viz.figures.masked_softmax import *  # noqa: F403
 from swin_viz.figures.masked_softmax import __all__ as _masked_softmax
+from swin_viz.figures.masks_in_the_wild import *  # noqa: F403
+from swin_viz.figures.masks_in_the_wild import __all__ as _masks_in_the_wild
 from swin_viz.figures.numerics import *  # noqa: F403
 from swin_viz.figures.numerics import __all__ as _numerics
 from swin_viz.figures.overview import *  # noqa: F403
@@ -85,4 +87,5 @@ __all__ = [
     *_real_world_shapes,
     *_numerics,
     *_cost,
+    *_masks_in_the_wild,
 ]

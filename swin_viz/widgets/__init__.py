@@ -15,6 +15,7 @@ module                              explorers
 :mod:`.real_world_shapes` (07)      :func:`pad_order_explorer`
 :mod:`.numerics` (08)               :func:`numerics_explorer`
 :mod:`.cost` (09)                   :func:`cost_explorer`
+:mod:`.masks_in_the_wild` (10)      :func:`masks_in_the_wild_explorer`
 ==================================  ===============================================================
 
 Each ``*_explorer`` function returns an instance of the class defined beside it in its notebook's module.
@@ -48,6 +49,8 @@ from swin_viz.widgets.full_block import __all__ as _full_block_names
 from swin_viz.widgets.masked_softmax import *  # noqa: F403
 from swin_viz.widgets.masked_softmax import AttentionWeightsExplorer, LeakExplorer, QkAlignmentExplorer
 from swin_viz.widgets.masked_softmax import __all__ as _masked_softmax_names
+from swin_viz.widgets.masks_in_the_wild import *  # noqa: F403
+from swin_viz.widgets.masks_in_the_wild import __all__ as _masks_in_the_wild_names
 from swin_viz.widgets.numerics import *  # noqa: F403
 from swin_viz.widgets.numerics import __all__ as _numerics_names
 from swin_viz.widgets.overview import *  # noqa: F403
@@ -96,4 +99,5 @@ __all__ = [
     "STAGES", "Stage", "explorer", "PadOrderLayout", "pad_order_layout",
     *_base_names, *_stage_names, *_overview_names, *_cyclic_shift_names, *_region_labels_names, *_window_partition_names,
     *_broadcast_subtraction_names, *_masked_softmax_names, *_full_block_names, *_real_world_shapes_names, *_numerics_names, *_cost_names,
+    *_masks_in_the_wild_names,
 ]
