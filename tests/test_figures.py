@@ -236,7 +236,7 @@ def test_qk_figures_pair_query_i_with_key_j(example):
     assert texts[0][1] == "q0·k1" and texts[2][5] == "q2·k5" and texts[8][8] == "q8·k8"
     # beside it, the label difference of walkthrough figure 6, in its two colours: the same (i, j) in both panels
     assert cell_texts(difference_ax, 9, 9) == as_text(difference)
-    assert cell_texts(difference_ax, 9, 9)[8] == "-4 -4 -3 -4 -4 -3 -1 -1 0".split()
+    assert cell_texts(difference_ax, 9, 9)[8] == ["-4", "-4", "-3", "-4", "-4", "-3", "-1", "-1", "0"]
     _assert_zero_non_zero_colours(difference_ax, difference)
     _assert_difference_key(fig)
     assert tick_labels(qk_ax, "y") == tick_labels(difference_ax, "y") and tick_labels(qk_ax, "x")[0][1] == "j=0\n(4)"

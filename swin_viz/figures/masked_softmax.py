@@ -9,8 +9,6 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
-from swin_viz.figures.broadcast_subtraction import difference_key, draw_label_difference
-from swin_viz.tensors import as_int
 from swin_viz.figures._grid import (
     as_1d,
     as_2d,
@@ -21,11 +19,9 @@ from swin_viz.figures._grid import (
     index_in,
     no_ticks,
     query_key_axes,
-    token_ticks,
 )
 from swin_viz.figures._pool import boxes, frame, pooled_legend, pooled_lines, pooled_polygons, pooled_text, set_ratios
 from swin_viz.figures._style import (
-    FORBIDDEN_COLOUR,
     GOOD_COLOUR,
     MAX_ANNOTATED,
     NEUTRAL_COLOUR,
@@ -35,6 +31,8 @@ from swin_viz.figures._style import (
     region_colours,
     tick_step,
 )
+from swin_viz.figures.broadcast_subtraction import difference_key, draw_label_difference
+from swin_viz.tensors import as_int
 
 __all__ = ["LEAK_KEY", "QK_COLOUR", "QK_FONT_BASE", "scores_title", "draw_attention_weights", "plot_attention_weights", "plot_leak", "plot_qk_sequences", "draw_qk_positions", "plot_qk_alignment", "plot_linear_token_order"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import matplotlib
@@ -150,8 +151,7 @@ def draw_suppression_curve(
         width = width * 1.6 if name == highlight else width
         pooled_lines(ax, f"curve/{name}", segments, color=DTYPE_COLOURS[name], linewidth=width, linestyle=style, zorder=zorder)
         if name in MARKED:
-            style_of = _marker_style(name)
-            marks, _ = pooled(ax, f"marks/{name}", lambda: ax.add_line(Line2D([], [], **style_of)))
+            marks, _ = pooled(ax, f"marks/{name}", functools.partial(_add_marks, ax, name))
             every = np.flatnonzero(finite)[::MARK_EVERY]
             marks.set_data(x[every], y[every])
             marks.set_zorder(zorder + 0.1)
@@ -186,8 +186,13 @@ def draw_suppression_curve(
 
 def _marker_style(name: str) -> dict[str, object]:
     """The open circles on a :data:`MARKED` dtype's curve (no line: the curve is the ``LineCollection``)."""
-    return dict(linestyle="none", marker="o", markersize=6, markerfacecolor="white", markeredgewidth=1.5,
-                markeredgecolor=DTYPE_COLOURS[name])
+    return {"linestyle": "none", "marker": "o", "markersize": 6, "markerfacecolor": "white", "markeredgewidth": 1.5,
+            "markeredgecolor": DTYPE_COLOURS[name]}
+
+
+def _add_marks(ax: Axes, name: str) -> Line2D:
+    """A new, empty line of ``name``'s circles (:func:`_marker_style`) in ``ax``."""
+    return ax.add_line(Line2D([], [], **_marker_style(name)))
 
 
 def _legend_line(name: str) -> Line2D:
