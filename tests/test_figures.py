@@ -168,6 +168,31 @@ def test_difference_and_mask_figure_carry_figure_six(example):
     for i in range(9):
         for j in range(9):
             assert mask[i][j] == ("0" if difference[i][j] == "0" else "-100")
+    _assert_zero_non_zero_colours(left, example["difference"][8])
+    # the mask panel shows the same two colours in the same cells: masked_fill only renames them
+    assert np.array_equal(left.images[0].get_array(), right.images[0].get_array())
+    _assert_difference_key(fig)
+
+
+def _pooled(ax, gid):
+    """The artist a figure pooled under ``gid`` in ``ax``."""
+    (artist,) = [a for a in ax.get_children() if a.get_gid() == gid]
+    return artist
+
+
+def _assert_zero_non_zero_colours(ax, difference):
+    """A label difference drawn in exactly two colours, by zero / non-zero only (not by sign or size)."""
+    image = ax.images[0].get_array()[..., :3].reshape(-1, 3)
+    assert len(np.unique(image, axis=0)) == 2
+    expected = np.array([to_rgba(figures.FORBIDDEN_COLOUR), to_rgba(figures.ALLOWED_COLOUR)])[:, :3]
+    expected = np.round(255 * expected[(difference == 0).flatten().numpy().astype(int)])
+    assert np.array_equal(image, expected)
+
+
+def _assert_difference_key(fig):
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[0].startswith("0: same region → attend") and texts[1].startswith("≠ 0: different regions → masked")
 
 
 def test_window_masks_figure_counts_masked_pairs(example):
@@ -192,15 +217,29 @@ def test_leak_figure_reports_weight_across_the_seam(example):
     assert texts[0][0] == "q\n.11"
     assert texts[8][8] == ".11" and texts[7][0] == ".11" and texts[4][4] == ""
     assert "0.889 → 3.0e-43" in bar_ax.get_title()
+    # the bars use house colours, none of them a region's; red (the leak) exactly on the keys of other regions
+    region = {tuple(np.round(to_rgba(c), 6)) for c in REGION_COLOURS}
+    bars = [a for a in bar_ax.collections if str(a.get_gid()).startswith("bars/")]
+    assert len(bars) == 3
+    assert all(tuple(np.round(face, 6)) not in region for bar in bars for face in bar.get_facecolor())
+    leak = _pooled(bar_ax, "bars/unmasked/other")
+    assert np.allclose(leak.get_facecolor()[0], to_rgba(figures.SEAM_COLOUR))
+    assert len(leak.get_paths()) == int((example["mask"][8][8] != 0).sum()) == 8
+    assert [t.get_text() for t in bar_ax.get_legend().get_texts()] == [text for _, text in figures.LEAK_KEY]
 
 
 def test_qk_figures_pair_query_i_with_key_j(example):
-    row, mask = example["mask_windows"][8], example["mask"][8]
-    fig = figures.plot_qk_alignment(row, mask)
-    texts = cell_texts(fig.axes[0], 9, 9)
-    assert texts[0][1] == "q0·k1"
-    assert texts[0][2] == "q0·k2\n-100"
-    assert texts[8][8] == "q8·k8"
+    row, difference = example["mask_windows"][8], example["difference"][8]
+    fig = figures.plot_qk_alignment(row, difference)
+    qk_ax, difference_ax = fig.axes
+    texts = cell_texts(qk_ax, 9, 9)
+    assert texts[0][1] == "q0·k1" and texts[2][5] == "q2·k5" and texts[8][8] == "q8·k8"
+    # beside it, the label difference of walkthrough figure 6, in its two colours: the same (i, j) in both panels
+    assert cell_texts(difference_ax, 9, 9) == as_text(difference)
+    assert cell_texts(difference_ax, 9, 9)[8] == ["-4", "-4", "-3", "-4", "-4", "-3", "-1", "-1", "0"]
+    _assert_zero_non_zero_colours(difference_ax, difference)
+    _assert_difference_key(fig)
+    assert tick_labels(qk_ax, "y") == tick_labels(difference_ax, "y") and tick_labels(qk_ax, "x")[0][1] == "j=0\n(4)"
     sequences = figures.plot_qk_sequences(row)
     q_ax, k_ax = sequences.axes[:2]
     assert cell_texts(q_ax, 9, 1)[2] == ["q2\n(5)"]
@@ -208,6 +247,11 @@ def test_qk_figures_pair_query_i_with_key_j(example):
     # the cells name their tokens: no tick labels on any panel (a grid with nothing around it is laid out too)
     assert all(tick_labels(ax, axis) == [] for ax in sequences.axes for axis in "xy")
     assert sequences.to_png().startswith(PNG_MAGIC)
+    # the q_i·k_j labels of both figures are drawn at 10 px or more (they were 7.7 and 8.5 px), never below 7
+    for figure, ax in ((fig, qk_ax), (sequences, sequences.axes[2])):
+        figure.to_png()
+        (numbers,) = [a for a in ax.artists if isinstance(a, CellNumbers)]
+        assert numbers.drawn_px is not None and numbers.drawn_px >= 10.0
 
 
 def test_attention_weights_figure_prints_rounded_weights(example):
@@ -220,6 +264,14 @@ def test_attention_weights_figure_prints_rounded_weights(example):
     assert texts[6][8] == "0"
     expected = f"{float(weights[6, 6]):.2f}".lstrip("0")
     assert texts[6][6] == expected
+    assert "random" not in fig.axes[0].get_title()  # scores of unknown origin: the title claims nothing about them
+    unmasked = masked_window_softmax(scores, None)[8, 0]
+    seeded = figures.plot_attention_weights(weights, example["mask_windows"][8], unmasked=unmasked, seed=0)
+    assert [ax.get_title() for ax in seeded.axes] == [
+        "softmax(Q·Kᵀ), no mask, random scores (seed 0)", "softmax(Q·Kᵀ + mask), random scores (seed 0)"
+    ]
+    with pytest.raises(TypeError, match="seed"):
+        figures.plot_attention_weights(weights, example["mask_windows"][8], seed=0.5)
 
 
 def test_linear_figure_shows_q_k_v_blocks(example):
@@ -230,6 +282,20 @@ def test_linear_figure_shows_q_k_v_blocks(example):
     left, right = fig.axes
     assert cell_texts(left, 9, 2)[3] == [f"{float(v):.2f}".replace("-0.00", "0.00") for v in x[3]]
     assert [t.get_text() for t in right.texts if t.get_text() in ("q", "k", "v")] == ["q", "k", "v"]
+
+
+def test_linear_figure_with_one_channel_as_the_walkthrough_draws_it(example):
+    torch.manual_seed(0)
+    x = torch.randn(9, 1)
+    qkv = torch.nn.Linear(1, 3)(x).detach()
+    fig = figures.plot_linear_token_order(x, qkv, example["mask_windows"][8])
+    left, right = fig.axes
+    assert cell_texts(left, 9, 1)[4] == [f"{float(x[4, 0]):.2f}"]
+    assert cell_texts(right, 9, 3)[4] == [f"{float(v):.2f}".replace("-0.00", "0.00") for v in qkv[4]]
+    fig.to_png()
+    # the suptitle fits in the figure (a C = 1 figure was narrower than its title)
+    box = fig.lab_suptitle.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width
 
 
 def test_pipeline_has_the_five_stages(example):
@@ -243,6 +309,11 @@ def test_pipeline_has_the_five_stages(example):
     assert "nW = 9 windows of N = 9 tokens" in note and "holds labels [4, 5, 7, 8]" in note
     assert cell_texts(fig.axes[1], H, W) == as_text(example["labels"])
     assert fig.to_png().startswith(PNG_MAGIC)
+    assert "random" not in titles[4]
+    seeded = figures.plot_pipeline(
+        example["shifted_x"], example["labels"], example["mask_windows"], example["mask"][8], weights, M, S, 8, seed=3
+    )
+    assert "5. softmax(Q·Kᵀ + mask), random scores (seed 3)" in [ax.get_title().split("\n")[0] for ax in seeded.axes]
 
 
 def test_large_maps_are_drawn_without_numbers():
@@ -283,7 +354,7 @@ def test_large_maps_are_drawn_without_numbers():
         (
             lambda: figures.plot_qk_alignment(torch.zeros(9, dtype=torch.long), torch.zeros(3, 3)),
             ValueError,
-            r"mask must be \[N, N\] with N=9",
+            r"difference must be \[N, N\] with N=9",
         ),
     ],
 )
@@ -439,3 +510,56 @@ def test_a_grid_with_its_axis_off_shows_no_labels(example):
     assert ticks.get_tightbbox(renderer) is None
     fig.canvas.draw()
     assert ticks.drawn_px is None
+
+
+def test_pad_order_panels_with_nothing_to_count_say_why():
+    from swin_viz.block import pair_relation
+    from swin_viz.tensors import padded_size
+
+    height, width, window, shift = 11, 8, 3, 1
+    height_p, width_p = padded_size(height, width, window)
+    ids = torch.arange(height * width).view(height, width)
+
+    def pad(tokens):
+        padded = torch.full((height_p, width_p), -1, dtype=torch.long)
+        padded[:height, :width] = tokens
+        return padded
+
+    labels = region_labels(height, width, window, shift, pad=True)
+    notes = {}
+    for order, token_ids in (("pad-then-roll", cyclic_shift(pad(ids), shift)), ("roll-then-pad", pad(cyclic_shift(ids, shift)))):
+        relation = pair_relation(height, width, window, shift, order=order)
+        leaked = (relation.allowed & ~relation.genuine).sum(1).view(height, width)
+        blocked = (relation.genuine & ~relation.allowed).sum(1).view(height, width)
+        fig = figures.plot_pad_order(token_ids, labels, leaked, blocked, window, order=order)
+        fig.to_png()
+        notes[order] = [[t.get_text() for t in ax.texts] for ax in fig.axes[1:]]
+        assert [int(leaked.sum()), int(blocked.sum())] == ([0, 0] if order == "pad-then-roll" else [102, 0])
+    # pad-then-roll: both count panels are blank, and each says why; roll-then-pad leaks, so only "blocked" is blank
+    assert notes["pad-then-roll"] == [[figures.EMPTY_NOTES["leaked"]], [figures.EMPTY_NOTES["blocked"]]]
+    assert notes["roll-then-pad"] == [[], [figures.EMPTY_NOTES["blocked"]]]
+    # a panel one cell wide has no room for the note: a short "none", at no less than the smallest size
+    one = torch.zeros(11, 1, dtype=torch.long)
+    fig = figures.plot_pad_order(torch.zeros(12, 3, dtype=torch.long), torch.zeros(12, 3, dtype=torch.long), one, one, 3,
+                                 order="pad-then-roll")
+    for ax in fig.axes[1:]:
+        (note,) = ax.texts
+        assert note.get_text() == "none" and note.get_fontsize() >= figures.MIN_TEXT_PX * 72 / figures.DPI
+
+
+def test_float32_curve_is_drawn_above_float64_and_marked():
+    from matplotlib.lines import Line2D
+
+    scales = torch.logspace(-1, 2, 13, dtype=torch.float64)
+    leak = torch.exp(-100.0 / scales)  # the same values in both dtypes: the curves coincide
+    fig = figures.plot_suppression_curve(scales, {"float64": leak, "float32": leak.clone()}, fill=-100.0)
+    ax = fig.axes[0]
+    wide, thin = _pooled(ax, "curve/float64"), _pooled(ax, "curve/float32")
+    assert thin.get_zorder() > wide.get_zorder()
+    assert thin.get_linestyle() != wide.get_linestyle() and thin.get_linewidth()[0] < wide.get_linewidth()[0]
+    marks = _pooled(ax, "marks/float32")
+    assert isinstance(marks, Line2D) and marks.get_marker() == "o" and marks.get_zorder() > wide.get_zorder()
+    assert np.allclose(marks.get_xdata(), np.log10(scales.numpy())[:: figures.MARK_EVERY])
+    handles = ax.get_legend().legend_handles
+    assert [h.get_label() for h in handles] == ["float64", "float32"]
+    assert [h.get_linestyle() for h in handles] == ["-", "--"] and handles[1].get_marker() == "o"

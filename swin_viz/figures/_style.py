@@ -9,7 +9,7 @@ from matplotlib.colors import to_rgba
 from swin_viz.figures._text import MIN_TEXT_PX
 
 __all__ = [
-    "REGION_COLOURS", "ALLOWED_COLOUR", "FORBIDDEN_COLOUR", "ZERO_COLOUR", "SEAM_COLOUR", "GOOD_COLOUR",
+    "REGION_COLOURS", "ALLOWED_COLOUR", "FORBIDDEN_COLOUR", "ZERO_COLOUR", "SEAM_COLOUR", "GOOD_COLOUR", "NEUTRAL_COLOUR",
     "MAX_ANNOTATED", "MAX_LINED", "MAX_TICKS", "MAX_NOTES", "DPI", "LAYOUTS_KEPT", "CHROME_CACHE_BYTES",
     "MIN_TEXT_PX", "MIN_FONT_POINTS", "region_colours", "text_colour", "fontsize_for", "annotated", "tick_step",
 ]
@@ -35,6 +35,8 @@ ZERO_COLOUR = "#f0f0f0"
 SEAM_COLOUR = "#d62728"
 #: Green: what needs nothing (a window of one region).
 GOOD_COLOUR = "#2ca02c"
+#: Mid grey: a quantity that is neither right nor wrong (e.g. a bar of weight a query keeps in its own region).
+NEUTRAL_COLOUR = "#9e9e9e"
 #: Grids with more cells than this on a side are drawn without numbers (and ticked sparsely).
 MAX_ANNOTATED = 24
 #: Grids with more cells than this on a side are drawn without the white lines between cells.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.colors import TwoSlopeNorm, to_rgba
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Patch
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
 from swin_viz.figures._grid import as_1d, as_2d, draw_cells, draw_tiles, labels_text, per_row_of, query_key_axes
@@ -17,13 +17,21 @@ from swin_viz.figures._style import (
     GOOD_COLOUR,
     MAX_NOTES,
     SEAM_COLOUR,
-    ZERO_COLOUR,
     annotated,
     fontsize_for,
     region_colours,
 )
 
-__all__ = ["plot_broadcast_operands", "draw_label_difference", "draw_attention_mask", "plot_label_difference", "plot_window_masks"]
+__all__ = [
+    "DIFFERENCE_KEY", "plot_broadcast_operands", "draw_label_difference", "draw_attention_mask", "plot_label_difference",
+    "plot_window_masks", "difference_key",
+]
+
+#: The two colours of a label difference and what each means: only zero / non-zero matters, not sign or size.
+DIFFERENCE_KEY: tuple[tuple[str, str], tuple[str, str]] = (
+    (ALLOWED_COLOUR, "0: same region → attend"),
+    (FORBIDDEN_COLOUR, "≠ 0: different regions → masked (-100)"),
+)
 
 def plot_broadcast_operands(labels: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
     """The two operands of ``mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)`` for one window (figure 5).
@@ -59,19 +67,24 @@ def plot_broadcast_operands(labels: torch.Tensor, *, figure: LabFigure | None = 
 
 
 def draw_label_difference(ax: Axes, difference: torch.Tensor, labels: torch.Tensor | None = None) -> None:
-    """Draw an ``[N, N]`` difference ``label[j] - label[i]``: white where zero, red/blue by sign."""
+    """Draw an ``[N, N]`` difference ``label[j] - label[i]`` in two colours (:data:`DIFFERENCE_KEY`): zero, the
+    pair may attend; non-zero, it is masked. Sign and size do not matter, so they get no colour; the numbers
+    are written in the cells."""
     difference = as_2d(difference, "difference")
     n = difference.shape[0]
-    limit = max(1.0, float(difference.abs().max()))
-    cmap = matplotlib.colormaps["coolwarm"]
-    colours = cmap(TwoSlopeNorm(0.0, -limit, limit)(difference.numpy().astype(float)))
-    colours[difference.numpy() == 0] = to_rgba(ZERO_COLOUR)
-    draw_cells(ax, colours, labels_text(difference) if annotated(n) else None, fontsize=fontsize_for(n, 75))
+    draw_cells(ax, _mask_colours(difference), labels_text(difference) if annotated(n) else None, fontsize=fontsize_for(n, 75))
     query_key_axes(ax, n, labels)
 
 
+def difference_key(fig: LabFigure) -> None:
+    """The colour key of :func:`draw_label_difference` (:data:`DIFFERENCE_KEY`), below the figure's panels."""
+    handles = [Patch(facecolor=colour, edgecolor="#999999", label=text) for colour, text in DIFFERENCE_KEY]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
+
+
 def _mask_colours(mask: torch.Tensor) -> np.ndarray:
-    """RGBA colours of mask entries ``[...]`` → ``[..., 4]``: allowed (0) light, forbidden dark."""
+    """RGBA colours of mask (or label difference) entries ``[...]`` → ``[..., 4]``: 0 (allowed) light, any other
+    value (forbidden) dark."""
     palette = np.array([to_rgba(FORBIDDEN_COLOUR), to_rgba(ALLOWED_COLOUR)])
     return palette[(mask == 0).numpy().astype(np.intp)]
 
@@ -91,6 +104,9 @@ def plot_label_difference(
 ) -> LabFigure:
     """One window's difference ``label[j] - label[i]`` and the mask made from it (walkthrough figure 6).
 
+    Both panels use the same two colours, with a key below them (:data:`DIFFERENCE_KEY`): the difference is
+    drawn only as zero / non-zero, the one thing ``masked_fill`` reads.
+
     Args:
         difference: ``[N, N]``, one window of ``label_difference(mask_windows)``.
         mask: ``[N, N]``, the same window of ``attention_mask``.
@@ -104,12 +120,17 @@ def plot_label_difference(
     if difference.shape != (n, n) or mask.shape != (n, n):
         raise ValueError(f"difference and mask must be [N, N] with N={n} (len(labels)), got {tuple(difference.shape)} and {tuple(mask.shape)}")
     side = min(5.5, 1.8 + 0.42 * n)
-    with frame(figure, ("label_difference",), (2 * side + 0.5, side + 0.6), lambda fig: fig.subplots(1, 2)) as (fig, (left, right)):
+
+    def build(fig: LabFigure) -> np.ndarray:
+        difference_key(fig)
+        return fig.subplots(1, 2)
+
+    with frame(figure, ("label_difference",), (2 * side + 0.5, side + 0.9), build) as (fig, (left, right)):
         draw_label_difference(left, difference, labels)
         set_title(left, "unsqueeze(1) - unsqueeze(2): label[j] - label[i]", fontsize=10)
         draw_attention_mask(right, mask, labels)
         set_title(right, "masked_fill(!= 0, -100).masked_fill(== 0, 0)", fontsize=10)
-        set_suptitle(fig, "Zero exactly where query i and key j come from the same region", fontsize=11)
+        set_suptitle(fig, "Zero exactly where query i and key j come from the same region; only zero or non-zero matters", fontsize=11)
     return fig
 
 

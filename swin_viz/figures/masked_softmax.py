@@ -19,20 +19,34 @@ from swin_viz.figures._grid import (
     index_in,
     no_ticks,
     query_key_axes,
-    token_ticks,
 )
 from swin_viz.figures._pool import boxes, frame, pooled_legend, pooled_lines, pooled_polygons, pooled_text, set_ratios
 from swin_viz.figures._style import (
-    FORBIDDEN_COLOUR,
+    GOOD_COLOUR,
     MAX_ANNOTATED,
+    NEUTRAL_COLOUR,
     SEAM_COLOUR,
     annotated,
     fontsize_for,
     region_colours,
     tick_step,
 )
+from swin_viz.figures.broadcast_subtraction import difference_key, draw_label_difference
+from swin_viz.tensors import as_int
 
-__all__ = ["draw_attention_weights", "plot_attention_weights", "plot_leak", "plot_qk_sequences", "plot_qk_alignment", "plot_linear_token_order"]
+__all__ = ["LEAK_KEY", "QK_COLOUR", "QK_FONT_BASE", "scores_title", "draw_attention_weights", "plot_attention_weights", "plot_leak", "plot_qk_sequences", "draw_qk_positions", "plot_qk_alignment", "plot_linear_token_order"]
+
+#: Background of a ``Q·Kᵀ`` position cell (:func:`draw_qk_positions`): neutral, it holds no value yet.
+QK_COLOUR = "#f4f4f4"
+#: ``base`` of :func:`~swin_viz.figures._style.fontsize_for` for the ``q_i·k_j`` labels: 8.3 points (11.6 px) at N = 9.
+QK_FONT_BASE = 75.0
+#: Colours of :func:`plot_leak`'s bars and what each means (house colours, none of them a region's).
+LEAK_KEY: tuple[tuple[str, str], ...] = (
+    (SEAM_COLOUR, "no mask: key from another region (leak)"),
+    (NEUTRAL_COLOUR, "no mask: key from the query's region"),
+    (GOOD_COLOUR, "with the mask"),
+)
+
 
 def draw_attention_weights(ax: Axes, weights: torch.Tensor, labels: torch.Tensor | None = None) -> None:
     """Draw ``[N, N]`` softmax weights in blues, with two decimals; rows are queries."""
@@ -44,8 +58,21 @@ def draw_attention_weights(ax: Axes, weights: torch.Tensor, labels: torch.Tensor
     query_key_axes(ax, n, labels)
 
 
+def scores_title(softmax: str, seed: int | None) -> str:
+    """The title of a heat map of ``softmax``, saying where its scores came from: seeded random numbers
+    (``seed``, the seed the caller drew them with) or, with ``seed=None``, given scores."""
+    if seed is None:
+        return softmax
+    return f"{softmax}, random scores (seed {as_int(seed, 'seed')})"
+
+
 def plot_attention_weights(
-    weights: torch.Tensor, labels: torch.Tensor, *, unmasked: torch.Tensor | None = None, figure: LabFigure | None = None
+    weights: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    unmasked: torch.Tensor | None = None,
+    seed: int | None = None,
+    figure: LabFigure | None = None,
 ) -> LabFigure:
     """Softmax weights of one window and head, ``[N, N]``; with ``unmasked`` the same scores without the mask beside it.
 
@@ -53,13 +80,15 @@ def plot_attention_weights(
         weights: ``[N, N]`` rows of ``masked_window_softmax``.
         labels: ``[N]`` the window's region labels (on the axes).
         unmasked: ``[N, N]`` softmax of the same scores with no mask, drawn on the left.
+        seed: the seed the scores were drawn with, if they are random (``torch.randn``): the titles say so
+            (:func:`scores_title`); ``None`` for scores of a real ``Q·Kᵀ``.
         figure: a figure this function returned before, to redraw in place.
     """
     weights = as_2d(weights, "weights")
     labels = as_1d(labels, "labels")
     n = labels.shape[0]
-    panels = [] if unmasked is None else [(as_2d(unmasked, "unmasked"), "softmax(Q·Kᵀ)  (no mask)")]
-    panels.append((weights, "softmax(Q·Kᵀ + mask)"))
+    panels = [] if unmasked is None else [(as_2d(unmasked, "unmasked"), scores_title("softmax(Q·Kᵀ), no mask", seed))]
+    panels.append((weights, scores_title("softmax(Q·Kᵀ + mask)", seed)))
     for grid, _ in panels:
         if grid.shape != (n, n):
             raise ValueError(f"weights must be [N, N] with N={n} (len(labels)), got {tuple(grid.shape)}")
@@ -98,7 +127,8 @@ def plot_leak(
 
     Left: the original map; the query is starred, each key cell shows the
     weight it gets without the mask (red: a different region, i.e. across the
-    image). Right: the weights as bars, with and without the mask.
+    image). Right: the weights as bars (:data:`LEAK_KEY`): without the mask, red on keys from other regions
+    (the leak) and grey on the query's own region; with the mask, green. No region colour is used for a bar.
     """
     labels = as_1d(labels, "labels")
     unmasked = as_1d(unmasked, "unmasked").double()
@@ -136,8 +166,11 @@ def plot_leak(
         set_title(grid_ax, f"original map: query token {query} (q) from ({qr},{qc}), weights without mask\n"
                         "red boxes: keys from other regions, far away", fontsize=10, chrome=False)
         positions = np.arange(n)
-        pooled_polygons(bar_ax, "bars/unmasked", boxes(positions - 0.4, 0, 0.4, unmasked.numpy()), facecolor="#fb8072", zorder=1)
-        pooled_polygons(bar_ax, "bars/masked", boxes(positions, 0, 0.4, masked.numpy()), facecolor="#80b1d3", zorder=1)
+        other = ~np.array(same)
+        unmasked_bars = boxes(positions - 0.4, 0, 0.4, unmasked.numpy())
+        pooled_polygons(bar_ax, "bars/unmasked/other", unmasked_bars[other], facecolor=SEAM_COLOUR, zorder=1)
+        pooled_polygons(bar_ax, "bars/unmasked/own", unmasked_bars[~other], facecolor=NEUTRAL_COLOUR, zorder=1)
+        pooled_polygons(bar_ax, "bars/masked", boxes(positions, 0, 0.4, masked.numpy()), facecolor=GOOD_COLOUR, zorder=1)
         if annotated(n):
             chart_xticks(bar_ax, positions, [f"{j}\n({label_values[j]})" for j in positions], fontsize_for(n, 70),
                          "key token j (region label)")
@@ -148,10 +181,13 @@ def plot_leak(
         leak_before = float(unmasked[~torch.tensor(same)].sum())
         leak_after = float(masked[~torch.tensor(same)].sum())
         set_title(bar_ax, f"weight on other regions: {leak_before:.3f} → {leak_after:.1e}", fontsize=10, chrome=False)
-        pooled_legend(bar_ax, "legend", [("#fb8072", "no mask"), ("#80b1d3", "with mask")], fontsize=8, loc="upper left")
+        pooled_legend(bar_ax, "legend", LEAK_KEY, fontsize=8, loc="upper left")
         margin = 0.05 * (n - 0.2)  # the 5 % autoscale margin ax.bar would leave
         bar_ax.set_xlim(-0.4 - margin, n - 0.6 + margin)
-        bar_ax.set_ylim(0, 1.05)
+        bar_ax.set_ylim(0, 1.4)  # room for the key above the tallest bar (at most 1)
+        y_ticks = np.linspace(0.0, 1.0, 6)
+        if not np.array_equal(bar_ax.get_yticks(), y_ticks):  # set once: setting ticks makes them anew
+            bar_ax.set_yticks(y_ticks)
         set_suptitle(fig, "Why the mask matters: without it, the query attends across the image", fontsize=11)
     return fig
 
@@ -188,47 +224,52 @@ def plot_qk_sequences(labels: torch.Tensor, *, figure: LabFigure | None = None) 
         finish_grid(k_ax, 1, n, xlabel="", ylabel="")
         no_ticks(k_ax)
         set_title(k_ax, "Kᵀ: [1, N]   (label in brackets)", fontsize=10)
-        product = np.full((n, n, 4), to_rgba("#f4f4f4"))
-        draw_cells(note, product, [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotate else None,
-                    fontsize=fontsize_for(n, 50))
+        draw_qk_positions(note, n)
         finish_grid(note, n, n, xlabel="Q·Kᵀ: [N, N]; row i is query token i, column j is key token j", ylabel="")
         no_ticks(note)
     return fig
 
 
-def plot_qk_alignment(labels: torch.Tensor, mask: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
-    """Entry ``(i, j)`` of Q·Kᵀ pairs query ``i`` with key ``j``: the same pair as the mask's ``(i, j)`` (figure 9).
+def draw_qk_positions(ax: Axes, n: int) -> None:
+    """Draw the ``[N, N]`` positions of ``Q·Kᵀ``: cell ``(i, j)`` reads ``q{i}·k{j}`` (the dot product of query
+    ``i`` and key ``j``) on a neutral background; the labels are dropped, never shrunk, where cells are too small."""
+    product = np.full((n, n, 4), to_rgba(QK_COLOUR))
+    texts = [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotated(n) else None
+    draw_cells(ax, product, texts, fontsize=fontsize_for(n, QK_FONT_BASE), name="qk")
+
+
+def plot_qk_alignment(labels: torch.Tensor, difference: torch.Tensor, *, figure: LabFigure | None = None) -> LabFigure:
+    """``Q·Kᵀ`` beside the label difference: entry ``(i, j)`` of both belongs to query ``i`` and key ``j`` (figure 9).
 
     Args:
-        labels: ``[N]`` the window's region labels.
-        mask: ``[N, N]`` the window's mask.
+        labels: ``[N]`` the window's region labels (on the axes).
+        difference: ``[N, N]`` the window's ``label_difference`` (``label[j] - label[i]``), the matrix the mask
+            is made from.
         figure: a figure this function returned before, to redraw in place.
 
-    Cells read ``q_i·k_j``; allowed pairs take the region colour they share,
-    forbidden pairs are dark, as in the mask.
+    Left, :func:`draw_qk_positions`: cell ``(i, j)`` reads ``q_i·k_j``. Right,
+    :func:`~swin_viz.figures.draw_label_difference` in its two colours (:data:`~swin_viz.figures.DIFFERENCE_KEY`):
+    where it is non-zero, the mask adds -100 to the score in the same cell on the left.
     """
     labels = as_1d(labels, "labels")
-    mask = as_2d(mask, "mask")
+    difference = as_2d(difference, "difference")
     n = labels.shape[0]
-    if mask.shape != (n, n):
-        raise ValueError(f"mask must be [N, N] with N={n} (len(labels)), got {tuple(mask.shape)}")
-    colours = region_colours(labels.unsqueeze(1).expand(n, n)).copy()
-    colours[(mask != 0).numpy()] = to_rgba(FORBIDDEN_COLOUR)
-    show_fill = n <= 9  # beyond that the colour alone says which pairs are masked
-    texts = None
-    if annotated(n):
-        fills = mask.tolist()
-        texts = [
-            [f"q{i}·k{j}" + (f"\n{fills[i][j]:g}" if show_fill and fills[i][j] != 0 else "") for j in range(n)]
-            for i in range(n)
-        ]
-    side = min(7.0, 2.0 + 0.6 * n)
-    with frame(figure, ("qk_alignment",), (side + 0.4, side + 0.4), lambda fig: fig.subplots()) as (fig, ax):
-        draw_cells(ax, colours, texts, fontsize=fontsize_for(n, 55))
-        finish_grid(ax, n, n, xlabel="key token j (label)", ylabel="query token i (label)")
-        token_ticks(ax, labels, axis="x", prefix="k")
-        token_ticks(ax, labels, axis="y", prefix="q")
-        set_title(ax, "Q·Kᵀ + mask: entry (i, j) is q_i·k_j, and mask[i, j] belongs to the same pair", fontsize=10)
+    if difference.shape != (n, n):
+        raise ValueError(f"difference must be [N, N] with N={n} (len(labels)), got {tuple(difference.shape)}")
+    side = min(5.5, 1.8 + 0.42 * n)
+
+    def build(fig: LabFigure) -> np.ndarray:
+        difference_key(fig)
+        return fig.subplots(1, 2)
+
+    with frame(figure, ("qk_alignment",), (2 * side + 0.5, side + 0.9), build) as (fig, (qk_ax, difference_ax)):
+        draw_qk_positions(qk_ax, n)
+        query_key_axes(qk_ax, n, labels)
+        set_title(qk_ax, "attn = q @ k.transpose(-2, -1): entry (i, j) is q_i·k_j", fontsize=10)
+        draw_label_difference(difference_ax, difference, labels)
+        set_title(difference_ax, "label difference: unsqueeze(1) - unsqueeze(2) = label[j] - label[i]", fontsize=10)
+        set_suptitle(fig, "Q·Kᵀ and the label difference index the same pair (i, j): "
+                          "+ mask adds -100 exactly where the difference is non-zero", fontsize=11)
     return fig
 
 
@@ -236,6 +277,8 @@ def plot_linear_token_order(
     x: torch.Tensor, qkv: torch.Tensor, labels: torch.Tensor, *, figure: LabFigure | None = None
 ) -> LabFigure:
     """``qkv = self.qkv(x)`` acts row by row: token ``n`` of ``x`` becomes row ``n`` of q, k and v (figure 10).
+
+    The walkthrough draws it with ``C = 1`` (``x: [N, 1]``, ``qkv: [N, 3]``), the window of figures 8 and 9.
 
     Args:
         x: ``[N, C]`` one window's token features.
@@ -252,7 +295,7 @@ def plot_linear_token_order(
     channels, out = x.shape[1], qkv.shape[1]
     values = labels.tolist()
     ratios = [max(channels, 1), max(out, 1)]
-    size = (min(12.0, 2.5 + 0.55 * (channels + out)), min(7.0, 1.5 + 0.38 * n))
+    size = (min(12.0, max(6.0, 2.5 + 0.55 * (channels + out))), min(7.0, 1.5 + 0.38 * n))  # at least the suptitle's width
     with frame(figure, ("linear_token_order",), size, lambda fig: fig.subplots(1, 2, width_ratios=ratios)) as (fig, (left, right)):
         set_ratios(left, width=ratios)
         row_colours = region_colours(labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import matplotlib
@@ -9,13 +10,14 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
 
 from swin_viz.figures._canvas import LabFigure, set_title
 from swin_viz.figures._grid import as_1d, as_2d, draw_cells, query_key_axes
-from swin_viz.figures._pool import boxes, frame, pooled_lines, pooled_polygons, pooled_text, tick_params
+from swin_viz.figures._pool import boxes, frame, pooled, pooled_lines, pooled_polygons, pooled_text, tick_params
 from swin_viz.figures._style import SEAM_COLOUR, ZERO_COLOUR, annotated, fontsize_for
 
-__all__ = ["DTYPE_COLOURS", "NAN_COLOUR", "LOG_FLOOR", "draw_log_weights", "draw_suppression_curve", "plot_suppression_curve", "plot_numerics"]
+__all__ = ["DTYPE_COLOURS", "CURVE_STYLES", "MARKED", "MARK_EVERY", "NAN_COLOUR", "LOG_FLOOR", "draw_log_weights", "draw_suppression_curve", "plot_suppression_curve", "plot_numerics"]
 
 #: The colour of each dtype's curve in :func:`draw_suppression_curve`.
 DTYPE_COLOURS: dict[str, str] = {"float64": "#1b9e77", "float32": "#7570b3", "float16": "#d95f02", "bfloat16": "#e7298a"}
@@ -24,7 +26,17 @@ NAN_COLOUR = SEAM_COLOUR
 #: ``log10`` of the smallest weight the log-scale panels resolve: below float32's smallest
 #: subnormal (``1.4e-45``), so every non-zero weight of any dtype is on the scale.
 LOG_FLOOR = -46.0
-_CURVE_STYLES = {"float64": (4.5, "solid"), "float32": (2.0, "dashed"), "float16": (2.5, "solid"), "bfloat16": (1.6, "dotted")}
+#: ``(line width, line style, zorder)`` of each dtype's curve: the widest lowest, so that where two curves
+#: coincide (float32 follows float64 down to its smallest subnormal) the thinner one is drawn on top.
+CURVE_STYLES: dict[str, tuple[float, str, float]] = {
+    "float64": (5.0, "solid", 2.0),
+    "float16": (2.5, "solid", 2.5),
+    "float32": (2.0, "dashed", 3.0),
+    "bfloat16": (1.6, "dotted", 3.5),
+}
+#: Dtypes whose curve also carries open circles (every :data:`MARK_EVERY` scales): float32 lies on float64.
+MARKED = ("float32",)
+MARK_EVERY = 3
 _ZERO_Y = LOG_FLOOR - 2.0  # where a weight of exactly 0 is drawn on the curve's y axis
 _NAN_Y = 3.0  # where a NaN is drawn
 
@@ -117,7 +129,9 @@ def draw_suppression_curve(
 
     Weights of exactly 0 are drawn on a band below the scale ("0"), NaN on a
     band above it ("NaN"); a dotted line marks ``threshold`` (visible leak), a
-    grey vertical line the current ``scale``. ``highlight`` (a dtype name) is drawn thicker.
+    grey vertical line the current ``scale``. ``highlight`` (a dtype name) is drawn thicker. Each dtype has its
+    own line style and zorder (:data:`CURVE_STYLES`), float32 carries open circles (:data:`MARKED`), so a curve
+    that coincides with another stays visible; a legend shows each line as drawn.
     """
     scales, values = _check_curves(logit_scales, curves)
     x = np.log10(scales)
@@ -133,9 +147,14 @@ def draw_suppression_curve(
         joined = finite[:-1] & finite[1:]
         points = np.stack([x, y], -1)
         segments = np.stack([points[:-1], points[1:]], 1)[joined]
-        width, style = _CURVE_STYLES[name]
+        width, style, zorder = CURVE_STYLES[name]
         width = width * 1.6 if name == highlight else width
-        pooled_lines(ax, f"curve/{name}", segments, color=DTYPE_COLOURS[name], linewidth=width, linestyle=style, zorder=3 if name == highlight else 2)
+        pooled_lines(ax, f"curve/{name}", segments, color=DTYPE_COLOURS[name], linewidth=width, linestyle=style, zorder=zorder)
+        if name in MARKED:
+            marks, _ = pooled(ax, f"marks/{name}", functools.partial(_add_marks, ax, name))
+            every = np.flatnonzero(finite)[::MARK_EVERY]
+            marks.set_data(x[every], y[every])
+            marks.set_zorder(zorder + 0.1)
         nan_x = x[~finite]
         crosses = np.stack([np.stack([nan_x - 0.04, np.full_like(nan_x, _NAN_Y - 0.8)], -1),
                             np.stack([nan_x + 0.04, np.full_like(nan_x, _NAN_Y + 0.8)], -1)], 1)
@@ -159,10 +178,29 @@ def draw_suppression_curve(
     tick_params(ax, labelsize=8)
     ax.set_xlabel("logit scale (scores × scale)")
     ax.set_ylabel("worst leaked weight of a query")
-    # the legend: one coloured name per dtype, drawn with the chrome (left of the curves, which start low)
-    for row, name in enumerate(name for name in DTYPE_COLOURS if name in values):
-        pooled_text(ax, f"legend/{name}", x_low + 0.05 * (x_high - x_low), -14.0 - 4.0 * row, f"— {name}", fontsize=9,
-              color=DTYPE_COLOURS[name], fontweight="bold", ha="left", va="center", in_layout=False, chrome=True)
+    # the legend: each dtype's line as drawn (left of the curves, which start low)
+    names = [name for name in DTYPE_COLOURS if name in values]
+    pooled(ax, "legend/" + "/".join(names), lambda: ax.legend(handles=[_legend_line(name) for name in names], loc="center left",
+                                                              bbox_to_anchor=(0.02, 0.55), fontsize=9, handlelength=3.5))
+
+
+def _marker_style(name: str) -> dict[str, object]:
+    """The open circles on a :data:`MARKED` dtype's curve (no line: the curve is the ``LineCollection``)."""
+    return {"linestyle": "none", "marker": "o", "markersize": 6, "markerfacecolor": "white", "markeredgewidth": 1.5,
+            "markeredgecolor": DTYPE_COLOURS[name]}
+
+
+def _add_marks(ax: Axes, name: str) -> Line2D:
+    """A new, empty line of ``name``'s circles (:func:`_marker_style`) in ``ax``."""
+    return ax.add_line(Line2D([], [], **_marker_style(name)))
+
+
+def _legend_line(name: str) -> Line2D:
+    """A legend entry drawn as ``name``'s curve is: colour, width, style, and circles if it has them."""
+    width, style, _ = CURVE_STYLES[name]
+    marks = _marker_style(name) if name in MARKED else {}
+    marks.pop("linestyle", None)
+    return Line2D([], [], color=DTYPE_COLOURS[name], linewidth=width, linestyle=style, label=name, **marks)
 
 
 def plot_suppression_curve(

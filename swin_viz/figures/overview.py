@@ -10,7 +10,7 @@ from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text
 from swin_viz.figures._style import SEAM_COLOUR
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask
 from swin_viz.figures.cyclic_shift import draw_cyclic_shift
-from swin_viz.figures.masked_softmax import draw_attention_weights
+from swin_viz.figures.masked_softmax import draw_attention_weights, scores_title
 from swin_viz.figures.region_labels import draw_region_labels
 from swin_viz.figures.window_partition import draw_window_rows
 from swin_viz.tensors import as_pair
@@ -27,6 +27,7 @@ def plot_pipeline(
     shift: int | tuple[int, int],
     window_index: int,
     *,
+    seed: int | None = None,
     figure: LabFigure | None = None,
 ) -> LabFigure:
     """The five stages in one row, for one window ``k``.
@@ -39,6 +40,8 @@ def plot_pipeline(
         weights: ``[N, N]`` window ``k``'s softmax weights.
         window, shift: the layout (window borders, bands).
         window_index: ``k``, outlined in the first three panels.
+        seed: the seed the scores behind ``weights`` were drawn with, if they are random (``torch.randn``): the
+            last panel's title says so (:func:`~swin_viz.figures.scores_title`); ``None`` for a real ``Q·Kᵀ``.
         figure: a figure this function returned before, to redraw in place.
     """
     labels = as_2d(labels, "labels")
@@ -61,7 +64,7 @@ def plot_pipeline(
         draw_attention_mask(axes[3], mask, row)
         set_title(axes[3], f"4. attn_mask[{window_index}]: [N, N]", fontsize=10, chrome=False)
         draw_attention_weights(axes[4], weights, row)
-        set_title(axes[4], f"5. softmax(Q·Kᵀ + mask), window {window_index}", fontsize=10, chrome=False)
+        set_title(axes[4], f"5. {scores_title('softmax(Q·Kᵀ + mask)', seed)}\nwindow {window_index}", fontsize=10, chrome=False)
         note = panels["note"]
         note.set_axis_off()
         n_windows, n_tokens = mask_windows.shape

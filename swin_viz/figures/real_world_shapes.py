@@ -11,19 +11,24 @@ from matplotlib.axes import Axes
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
 from swin_viz.figures._grid import as_2d, draw_cells, finish_grid, grid_ticks, index_in, seam_lines, window_borders
-from swin_viz.figures._pool import boxes, frame, pooled_polygons, set_ratios
-from swin_viz.figures._style import SEAM_COLOUR, fontsize_for, region_colours, tick_step
+from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text, set_ratios
+from swin_viz.figures._style import MIN_FONT_POINTS, SEAM_COLOUR, fontsize_for, region_colours, tick_step
+from swin_viz.figures._text import outline
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask
 from swin_viz.figures.region_labels import draw_region_labels
 from swin_viz.tensors import as_pair
 
-__all__ = ["PAD_ORDER_ANNOTATED", "PADDING_ALPHA", "draw_padded_map", "draw_key_counts", "plot_pad_order", "plot_label_maps"]
+__all__ = ["PAD_ORDER_ANNOTATED", "PADDING_ALPHA", "EMPTY_NOTES", "draw_padded_map", "draw_key_counts", "plot_pad_order", "plot_label_maps"]
 
 #: Panels of :func:`plot_pad_order` carry numbers up to this many cells a side (three grids share the figure).
 PAD_ORDER_ANNOTATED = 16
 #: Opacity of padding (zero-token) cells in :func:`draw_padded_map`.
 PADDING_ALPHA = 0.3
-#: Colour of the dashed lines where original row 0 and column 0 landed, and of outlines that flag a difference.
+#: What a count panel of :func:`plot_pad_order` says when every count is 0 (the panel is blank).
+EMPTY_NOTES: dict[str, str] = {
+    "leaked": "no leaked keys:\nthe mask lets no pair\nattend across a seam",
+    "blocked": "no blocked keys:\nthe mask forbids no pair\nof same-side tokens\nthat share a window",
+}
 
 
 def _landed(token_ids: torch.Tensor, width: int, axis: int) -> int:
@@ -86,6 +91,22 @@ def draw_key_counts(ax: Axes, counts: torch.Tensor, *, cmap: str, vmax: int) -> 
     _sparse_ticks(ax, rows, cols, most=6)
 
 
+def _empty_note(ax: Axes, counts: torch.Tensor, note: str, unit: float) -> None:
+    """Over a count panel whose counts are all 0 (drawn blank), a note that says why it is blank: at most
+    10 points, smaller to fit the panel (``unit`` inches a cell), "none" where even that would be under
+    :data:`~swin_viz.figures._style.MIN_FONT_POINTS`, nothing where "none" would be."""
+    if bool(counts.any()):
+        return
+    height, width = counts.shape
+    for text in (note, "none"):
+        x0, y0, x1, y1 = outline(text)[1]
+        size = min(10.0, 0.9 * 72 * unit * width / (x1 - x0), 0.9 * 72 * unit * height / (y1 - y0))
+        if size >= MIN_FONT_POINTS:
+            pooled_text(ax, "empty", (width - 1) / 2, (height - 1) / 2, text, fontsize=size, ha="center", va="center",
+                        color="#444444", in_layout=False)
+            return
+
+
 def plot_pad_order(
     token_ids: torch.Tensor,
     labels: torch.Tensor,
@@ -110,7 +131,8 @@ def plot_pad_order(
         figure: a figure this function returned before, to redraw in place.
 
     Left: :func:`draw_padded_map`. Middle and right: :func:`draw_key_counts` of
-    ``leaked`` (red) and ``blocked`` (blue), on one scale.
+    ``leaked`` (red) and ``blocked`` (blue), on one scale. A panel whose counts are all 0 is blank and says
+    why (:data:`EMPTY_NOTES`).
     """
     token_ids = as_2d(token_ids, "token_ids")
     labels = as_2d(labels, "labels")
@@ -136,8 +158,10 @@ def plot_pad_order(
         set_title(map_ax, f"{order}, {height_p}x{width_p}:\nmask colours, original row,col (· padding)", chrome=False, fontsize=10)
         draw_key_counts(leaked_ax, leaked, cmap="Reds", vmax=vmax)
         set_title(leaked_ax, f"leaked keys per query token\n(across a seam): {int(leaked.sum())}", chrome=False, fontsize=10)
+        _empty_note(leaked_ax, leaked, EMPTY_NOTES["leaked"], unit)
         draw_key_counts(blocked_ax, blocked, cmap="Blues", vmax=vmax)
         set_title(blocked_ax, f"blocked keys per query token\n(same side, masked): {int(blocked.sum())}", chrome=False, fontsize=10)
+        _empty_note(blocked_ax, blocked, EMPTY_NOTES["blocked"], unit)
         set_suptitle(fig, f"{height}x{width} map, window {window_hw[0]}x{window_hw[1]}, rolled and padded; "
                        "dashed red: where original row 0 and column 0 landed", fontsize=11)
     return fig

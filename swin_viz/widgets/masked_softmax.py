@@ -6,9 +6,10 @@ import torch
 
 from swin_viz import figures
 from swin_viz.figures import LabFigure
-from swin_viz.tensors import masked_window_softmax, token_origins
+from swin_viz.tensors import label_difference, masked_window_softmax, token_origins
 from swin_viz.widgets._stage import (
     QUERY_PICKER,
+    SCORE_SEED,
     WINDOW_PICKER,
     Settings,
     StageExplorer,
@@ -39,7 +40,7 @@ class LeakExplorer(StageExplorer):
 
 
 class QkAlignmentExplorer(StageExplorer):
-    """Stage 5: window ``k``'s query and key labels lined up with its mask."""
+    """Stage 5: window ``k``'s ``Q·Kᵀ`` positions beside its label difference (walkthrough figure 9)."""
 
     title = "5. Q·Kᵀ lines up with the mask"
     CONTROLS = StageExplorer.CONTROLS + (WINDOW_PICKER,)
@@ -47,7 +48,8 @@ class QkAlignmentExplorer(StageExplorer):
     @staticmethod
     def picture(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
         k = settings.window_index
-        return figures.plot_qk_alignment(layout_windows(settings)[k], layout_mask(settings)[k], figure=figure)
+        windows = layout_windows(settings)
+        return figures.plot_qk_alignment(windows[k], label_difference(windows[k : k + 1])[0], figure=figure)
 
 
 class AttentionWeightsExplorer(StageExplorer):
@@ -62,7 +64,9 @@ class AttentionWeightsExplorer(StageExplorer):
         scores = example_scores(settings)
         weights = masked_window_softmax(scores, layout_mask(settings))[k, 0]
         unmasked = masked_window_softmax(scores, None)[k, 0]
-        return figures.plot_attention_weights(weights, layout_windows(settings)[k], unmasked=unmasked, figure=figure)
+        return figures.plot_attention_weights(
+            weights, layout_windows(settings)[k], unmasked=unmasked, seed=SCORE_SEED, figure=figure
+        )
 
 
 def leak_explorer(**settings: int) -> LeakExplorer:

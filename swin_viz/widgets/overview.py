@@ -7,7 +7,15 @@ import torch
 from swin_viz import figures
 from swin_viz.figures import LabFigure
 from swin_viz.tensors import cyclic_shift, masked_window_softmax, region_labels
-from swin_viz.widgets._stage import WINDOW_PICKER, Settings, StageExplorer, example_scores, layout_mask, layout_windows
+from swin_viz.widgets._stage import (
+    SCORE_SEED,
+    WINDOW_PICKER,
+    Settings,
+    StageExplorer,
+    example_scores,
+    layout_mask,
+    layout_windows,
+)
 
 __all__ = ["PipelineExplorer", "pipeline_explorer"]
 
@@ -33,6 +41,7 @@ class PipelineExplorer(StageExplorer):
             settings.window,
             settings.shift,
             k,
+            seed=SCORE_SEED,
             figure=figure,
         )
 
