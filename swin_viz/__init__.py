@@ -40,6 +40,7 @@ from swin_viz.block import (
 from swin_viz.relative_position import (
     flatten_coords,
     flatten_relative_coords,
+    offset_rows,
     relative_coords,
     relative_coords_table,
     relative_position_bias,
@@ -121,6 +122,7 @@ __all__ = [
     "flatten_relative_coords",
     "relative_position_bias",
     "relative_coords_table",
+    "offset_rows",
     "shared_table_rows",
 ]
 __version__ = "0.1.0"

@@ -49,6 +49,7 @@ __all__ = [
     "relative_position_index",
     "relative_position_bias",
     "relative_coords_table",
+    "offset_rows",
     "shared_table_rows",
 ]
 
@@ -260,6 +261,27 @@ def relative_coords_table(window: IntPair) -> torch.Tensor:
     return table.flatten(1).T.contiguous()
 
 
+def offset_rows(window: IntPair, row_stride: int) -> torch.Tensor:
+    """The table row ``dh * row_stride + dw`` of every offset, laid out as the offsets: ``[2Mh-1, 2Mw-1]``.
+
+    Entry ``[a, b]`` is for the offset ``(yi - yj, xi - xj) = (a - (Mh - 1), b - (Mw - 1))``, i.e. the shifted
+    offset ``(dh, dw) = (a, b)``. With the official ``row_stride = 2 Mw - 1`` it is ``arange((2Mh-1)(2Mw-1))``
+    row-major: every offset its own row, in order.
+
+    Args:
+        window: ``M`` or ``(Mh, Mw)``.
+        row_stride: an int ``>= 0``.
+
+    Returns:
+        ``LongTensor[2Mh-1, 2Mw-1]``.
+    """
+    window_h, window_w = _window(window)
+    row_stride = _row_stride(row_stride)
+    offsets = relative_coords_table((window_h, window_w))  # R, 2, row-major
+    rows = (offsets[:, 0] + window_h - 1) * row_stride + (offsets[:, 1] + window_w - 1)
+    return rows.view(2 * window_h - 1, 2 * window_w - 1)
+
+
 def shared_table_rows(window: IntPair, row_stride: int) -> torch.Tensor:
     """The pairs of different offsets that ``dh * row_stride + dw`` sends to one row of the table, ``[K, 2, 2]``.
 
@@ -277,9 +299,8 @@ def shared_table_rows(window: IntPair, row_stride: int) -> torch.Tensor:
         ``LongTensor[K, 2, 2]``.
     """
     window_h, window_w = _window(window)
-    row_stride = _row_stride(row_stride)
     offsets = relative_coords_table((window_h, window_w))  # R, 2, row-major
-    rows = (offsets[:, 0] + window_h - 1) * row_stride + (offsets[:, 1] + window_w - 1)  # R
+    rows = offset_rows((window_h, window_w), row_stride).reshape(-1)  # R
     n_offsets = offsets.shape[0]
     check_budget(n_offsets * n_offsets * 2, f"shared_table_rows of a {window_h}x{window_w} window")
     same = (rows[:, None] == rows[None, :]).triu(diagonal=1)  # R, R: a before b, same row

@@ -56,6 +56,8 @@ from swin_viz.figures.overview import *  # noqa: F403
 from swin_viz.figures.overview import __all__ as _overview
 from swin_viz.figures.real_world_shapes import *  # noqa: F403
 from swin_viz.figures.real_world_shapes import __all__ as _real_world_shapes
+from swin_viz.figures.relative_position import *  # noqa: F403
+from swin_viz.figures.relative_position import __all__ as _relative_position
 from swin_viz.figures.region_labels import *  # noqa: F403
 from swin_viz.figures.region_labels import __all__ as _region_labels
 from swin_viz.figures.window_partition import *  # noqa: F403
@@ -85,4 +87,5 @@ __all__ = [
     *_real_world_shapes,
     *_numerics,
     *_cost,
+    *_relative_position,
 ]
