@@ -120,8 +120,8 @@ def draw_offset_grid(
     size = fontsize_for(max(rows, cols), 110)
     ticks.set_ticks("x", range(cols), [str(b - (window_w - 1)) for b in range(cols)], size)
     ticks.set_ticks("y", range(rows), [str(a - (window_h - 1)) for a in range(rows)], size)
-    ticks.set_label("x", "xi - xj   (column dw = xi - xj + Mw - 1)")
-    ticks.set_label("y", "yi - yj   (row dh = yi - yj + Mh - 1)")
+    ticks.set_label("x", "xi - xj")
+    ticks.set_label("y", "yi - yj")
 
 
 def plot_table_lookup(
@@ -168,7 +168,7 @@ def plot_table_lookup(
     y, x = divmod(query, window_w)
     width = min(13.0, 2.4 + 0.5 * (window_w + cols) + 0.25 * max(n, 12))
     height = min(5.0, 2.2 + 0.3 * max(window_h, rows, 0.45 * n))
-    ratios = (window_w + 0.6, cols + 0.6, max(0.45 * n, 5.0))
+    ratios = (max(window_w, 3) + 0.6, max(cols, 5) + 0.6, max(0.45 * n, 5.0))
     build = lambda fig: fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios})  # noqa: E731
     with frame(figure, ("table_lookup", window_h, window_w), (width, height), build) as (fig, (win_ax, table_ax, bias_ax)):
         key_values = table[read].view(window_h, window_w)
@@ -183,18 +183,18 @@ def plot_table_lookup(
         ticks.set_label("x", "key column xj")
         ticks.set_label("y", "key row yj")
         pooled_polygons(win_ax, "query", boxes(x - 0.5, y - 0.5, 1, 1), edgecolor="black", linewidth=3.0, zorder=5)
-        set_title(win_ax, f"query i={query} at ({y}, {x}):\nkey j reads row index[i, j]", fontsize=9, chrome=False)
+        set_title(win_ax, f"query i={query} at ({y}, {x})\nkey j: row index[i, j]", fontsize=9, chrome=False)
 
         grid = table.view(rows, cols)
         draw_offset_grid(table_ax, torch.arange(rows * cols).view(rows, cols), (window_h, window_w), _value_colours(grid, limit))
         a, b = read // cols, read % cols
         pooled_polygons(table_ax, "read", boxes((b - 0.5).numpy(), (a - 0.5).numpy(), 1, 1), edgecolor=SEAM_COLOUR, linewidth=2.0, zorder=5)
-        set_title(table_ax, f"relative_position_bias_table[:, {head if head is not None else 'h'}]:\nrow r, "
-                  f"the {n} rows query {query} reads in red", fontsize=9, chrome=False)
+        set_title(table_ax, f"table[:, {head if head is not None else 'h'}], row r\nred: the {n} rows i={query} reads",
+                  fontsize=9, chrome=False)
 
         draw_attention_scores(bias_ax, bias, None, limit=limit)
         pooled_polygons(bias_ax, "row", boxes(-0.5, query - 0.5, n, 1), edgecolor=SEAM_COLOUR, linewidth=2.0, zorder=5)
-        set_title(bias_ax, f"relative_position_bias[{head if head is not None else 'h'}]: [N, N]\nrow i={query} outlined",
+        set_title(bias_ax, f"bias[{head if head is not None else 'h'}]: [N, N]\nrow i={query} outlined",
                   fontsize=9, chrome=False)
         where = f", head {head}" if head is not None else ""
         set_suptitle(fig, f"{window_h}x{window_w} window{where}: bias[i, j] = table[index[i, j]]", fontsize=11)
