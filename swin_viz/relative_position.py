@@ -201,8 +201,9 @@ def relative_position_index(window: IntPair) -> torch.Tensor:
         ``LongTensor[N, N]`` with values in ``[0, (2Mh-1)(2Mw-1))``.
     """
     window_h, window_w = _window(window)
-    # int64: the [2, N, N] difference, its shifted copy and the [N, N] index
-    check_budget((window_h * window_w) ** 2 * 40, f"relative_position_index of a {window_h}x{window_w} window")
+    # int64 at the peak: the [2, N, N] difference and its shifted copy (32 bytes a pair); then the shifted copy, the
+    # [N, N] product dh * stride and the [N, N] index (32 again)
+    check_budget((window_h * window_w) ** 2 * 32, f"relative_position_index of a {window_h}x{window_w} window")
     coords = window_coords((window_h, window_w))  # 2, Mh, Mw
     shifted = shift_relative_coords(relative_coords(flatten_coords(coords)), (window_h, window_w))  # 2, N, N
     return flatten_relative_coords(shifted, 2 * window_w - 1)  # N, N
