@@ -88,9 +88,7 @@ class TorchvisionShiftedWindowAttention:
         relative_coords_table[:, :, :, 1] /= self.window_size[1] - 1
 
         relative_coords_table *= 8  # normalize to -8, 8
-        relative_coords_table = (
-            torch.sign(relative_coords_table) * torch.log2(torch.abs(relative_coords_table) + 1.0) / 3.0
-        )
+        relative_coords_table = torch.sign(relative_coords_table) * torch.log2(torch.abs(relative_coords_table) + 1.0) / 3.0
         self.register_buffer("relative_coords_table", relative_coords_table)
 
 
@@ -181,8 +179,12 @@ def test_the_bias_is_what_transformers_and_torchvision_read():
                 module.relative_position_bias_table.copy_(table)
                 assert torch.equal(ours.unsqueeze(0), module())
         weights = WindowAttentionWeights(
-            qkv_weight=torch.zeros(6, 2), qkv_bias=torch.zeros(6), proj_weight=torch.zeros(2, 2), proj_bias=torch.zeros(2),
-            relative_position_bias_table=table, window=window_hw,
+            qkv_weight=torch.zeros(6, 2),
+            qkv_bias=torch.zeros(6),
+            proj_weight=torch.zeros(2, 2),
+            proj_bias=torch.zeros(2),
+            relative_position_bias_table=table,
+            window=window_hw,
         )
         assert torch.equal(weights.relative_position_bias(), ours)
 
@@ -215,7 +217,9 @@ def test_swinv2_coords_table_of_a_window_one_token_wide_holds_nan():
     """It does not apply at ``Mw = 1``: transformers guards only ``window_size[0] > 1`` and divides the column offsets
     by ``Mw - 1 = 0``, so ``0 / 0`` is NaN (torchvision divides both unguarded); the index itself is fine."""
     theirs = modeling_swinv2.Swinv2SelfAttention(Swinv2Config(), 4, 2, (2, 1))
-    assert bool(theirs.relative_coords_table[..., 1].isnan().all()) and not bool(theirs.relative_coords_table[..., 0].isnan().any())
+    assert bool(theirs.relative_coords_table[..., 1].isnan().all()) and not bool(
+        theirs.relative_coords_table[..., 0].isnan().any()
+    )
     assert torch.equal(theirs.relative_position_index, relative_position_index((2, 1)))
     vision = TorchvisionShiftedWindowAttention((2, 1))
     vision.define_relative_position_bias_table_v2()
@@ -304,7 +308,7 @@ def test_a_shared_row_gives_two_offsets_one_bias():
     # query 0 at (0, 0), key 2 at (0, 2): offset (0, -2), shifted (2, 0): row 2*4 + 0 = 8 too (official: 10)
     assert (wrong[5, 6], right[5, 6], wrong[0, 2], right[0, 2]) == (8.0, 9.0, 8.0, 10.0)
     offsets_of = relative_coords(flatten_coords(window_coords(window)))
-    for (a, b) in shared_table_rows(window, 4).tolist():
+    for a, b in shared_table_rows(window, 4).tolist():
         pair_a = (offsets_of[0] == a[0]) & (offsets_of[1] == a[1])
         pair_b = (offsets_of[0] == b[0]) & (offsets_of[1] == b[1])
         assert len(set(wrong[pair_a].tolist()) | set(wrong[pair_b].tolist())) == 1  # one value for both offsets
@@ -320,19 +324,50 @@ def test_a_shared_row_gives_two_offsets_one_bias():
         (lambda: window_coords(0), ValueError, r"^window must be positive in each dimension, got window_h=0$"),
         (lambda: window_coords((2, "3")), TypeError, r"^window\[1\] must be an int, got str"),
         (lambda: flatten_coords(torch.zeros(2, 3)), ValueError, r"^coords must have shape \[2, Mh, Mw\], got 2 dimensions"),
-        (lambda: flatten_coords(torch.zeros(3, 2, 2, dtype=torch.long)), ValueError, r"^coords must have shape \[2, Mh, Mw\] \(row offsets"),
+        (
+            lambda: flatten_coords(torch.zeros(3, 2, 2, dtype=torch.long)),
+            ValueError,
+            r"^coords must have shape \[2, Mh, Mw\] \(row offsets",
+        ),
         (lambda: flatten_coords(torch.zeros(2, 2, 2)), TypeError, r"^coords must hold integers"),
         (lambda: relative_coords([[0, 1], [0, 1]]), TypeError, r"^coords_flatten must be a torch.Tensor of shape \[2, N\]"),
-        (lambda: shift_relative_coords(torch.zeros(2, 4, 4, dtype=torch.long), (2, 3)), ValueError,
-         r"^relative must have shape \[2, N, N\] with N = Mh \* Mw = 6 for window=\(2, 3\), got \(2, 4, 4\)$"),
-        (lambda: flatten_relative_coords(torch.zeros(2, 4, 4, dtype=torch.long), -1), ValueError, r"^row_stride must be a non-negative int"),
-        (lambda: flatten_relative_coords(torch.zeros(2, 4, 4, dtype=torch.long), 2.0), TypeError, r"^row_stride must be an int, got float"),
-        (lambda: flatten_relative_coords(-torch.ones(2, 4, 4, dtype=torch.long), 3), ValueError, r"^shifted must hold offsets shifted to start from 0"),
-        (lambda: relative_position_bias(torch.zeros(9, 2), torch.zeros(4, 3, dtype=torch.long)), ValueError, r"^index must have shape \[N, N\], got \(4, 3\)$"),
-        (lambda: relative_position_bias(torch.zeros(9, 2), torch.full((4, 4), 9)), ValueError,
-         re.escape("index must hold rows of the table, 0 .. 8 (relative_position_bias_table has 9 rows), got values in [9, 9]")),
-        (lambda: relative_position_bias(torch.zeros(9), torch.zeros(4, 4, dtype=torch.long)), ValueError,
-         r"^relative_position_bias_table must have shape \[\(2Mh-1\)\(2Mw-1\), heads\]"),
+        (
+            lambda: shift_relative_coords(torch.zeros(2, 4, 4, dtype=torch.long), (2, 3)),
+            ValueError,
+            r"^relative must have shape \[2, N, N\] with N = Mh \* Mw = 6 for window=\(2, 3\), got \(2, 4, 4\)$",
+        ),
+        (
+            lambda: flatten_relative_coords(torch.zeros(2, 4, 4, dtype=torch.long), -1),
+            ValueError,
+            r"^row_stride must be a non-negative int",
+        ),
+        (
+            lambda: flatten_relative_coords(torch.zeros(2, 4, 4, dtype=torch.long), 2.0),
+            TypeError,
+            r"^row_stride must be an int, got float",
+        ),
+        (
+            lambda: flatten_relative_coords(-torch.ones(2, 4, 4, dtype=torch.long), 3),
+            ValueError,
+            r"^shifted must hold offsets shifted to start from 0",
+        ),
+        (
+            lambda: relative_position_bias(torch.zeros(9, 2), torch.zeros(4, 3, dtype=torch.long)),
+            ValueError,
+            r"^index must have shape \[N, N\], got \(4, 3\)$",
+        ),
+        (
+            lambda: relative_position_bias(torch.zeros(9, 2), torch.full((4, 4), 9)),
+            ValueError,
+            re.escape(
+                "index must hold rows of the table, 0 .. 8 (relative_position_bias_table has 9 rows), got values in [9, 9]"
+            ),
+        ),
+        (
+            lambda: relative_position_bias(torch.zeros(9), torch.zeros(4, 4, dtype=torch.long)),
+            ValueError,
+            r"^relative_position_bias_table must have shape \[\(2Mh-1\)\(2Mw-1\), heads\]",
+        ),
         (lambda: relative_position_bias(torch.zeros(9, 2), torch.zeros(4, 4)), TypeError, r"^index must hold integer rows"),
         (lambda: shared_table_rows(3, -2), ValueError, r"^row_stride must be a non-negative int"),
         (lambda: offset_rows((1, 0), 1), ValueError, r"^window must be positive in each dimension, got window_w=0$"),
@@ -383,7 +418,9 @@ def test_the_explorer_follows_its_sliders():
     view = widgets.relative_position_explorer(window=(3, 4), query=11, head=2)
     try:
         assert view.index is not None and view.index.shape == (12, 12)
-        assert "query 11 at (y, x) = (2, 3) reads 12 of the table's 35 rows (rows 17..34)" in view.caption.value.replace("&#x27;", "'")
+        assert "query 11 at (y, x) = (2, 3) reads 12 of the table's 35 rows (rows 17..34)" in view.caption.value.replace(
+            "&#x27;", "'"
+        )
         view.window_w.value = 2  # 3x2: the query slider shrinks to 0..5
         assert (view.query.max, view.query.value) == (5, 5)
         assert view.index.shape == (6, 6) and view.draw_count == 2

@@ -71,10 +71,14 @@ def plot_relative_coords(coords_flatten: torch.Tensor, relative: torch.Tensor, *
     coordinate with the region colours of notebook 04; the stored column or row is solid, the broadcast copies faded.
     """
     if not isinstance(coords_flatten, torch.Tensor) or coords_flatten.dim() != 2 or coords_flatten.shape[0] != 2:
-        raise ValueError(f"coords_flatten must be a [2, N] tensor, got {getattr(coords_flatten, 'shape', type(coords_flatten).__name__)}")
+        raise ValueError(
+            f"coords_flatten must be a [2, N] tensor, got {getattr(coords_flatten, 'shape', type(coords_flatten).__name__)}"
+        )
     n = coords_flatten.shape[1]
     if not isinstance(relative, torch.Tensor) or tuple(relative.shape) != (2, n, n):
-        raise ValueError(f"relative must be a [2, N, N] tensor with N={n}, got {getattr(relative, 'shape', type(relative).__name__)}")
+        raise ValueError(
+            f"relative must be a [2, N, N] tensor with N={n}, got {getattr(relative, 'shape', type(relative).__name__)}"
+        )
     coords_flatten = coords_flatten.detach().cpu().long()
     relative = relative.detach().cpu().long()
     side = min(3.8, 1.4 + 0.3 * n)
@@ -83,8 +87,18 @@ def plot_relative_coords(coords_flatten: torch.Tensor, relative: torch.Tensor, *
             coord = coords_flatten[c]
             letter = "y" if c == 0 else "x"
             for ax, grid, stored, title in (
-                (query_ax, coord.unsqueeze(1).expand(n, n), "column", f"coords_flatten[{c}][:, None]: column repeated\nentry (i, j) = {letter}[i]"),
-                (key_ax, coord.unsqueeze(0).expand(n, n), "row", f"coords_flatten[{c}][None, :]: row repeated\nentry (i, j) = {letter}[j]"),
+                (
+                    query_ax,
+                    coord.unsqueeze(1).expand(n, n),
+                    "column",
+                    f"coords_flatten[{c}][:, None]: column repeated\nentry (i, j) = {letter}[i]",
+                ),
+                (
+                    key_ax,
+                    coord.unsqueeze(0).expand(n, n),
+                    "row",
+                    f"coords_flatten[{c}][None, :]: row repeated\nentry (i, j) = {letter}[j]",
+                ),
             ):
                 colours = region_colours(grid % len(REGION_COLOURS))
                 draw_cells(ax, colours, labels_text(grid) if annotated(n) else None, alpha=_operand_alpha(n, stored))
@@ -112,7 +126,9 @@ def draw_offset_grid(
     values = as_2d(values, "values")
     rows, cols = 2 * window_h - 1, 2 * window_w - 1
     if tuple(values.shape) != (rows, cols):
-        raise ValueError(f"values must be [2Mh-1, 2Mw-1] = [{rows}, {cols}] for window={(window_h, window_w)}, got {tuple(values.shape)}")
+        raise ValueError(
+            f"values must be [2Mh-1, 2Mw-1] = [{rows}, {cols}] for window={(window_h, window_w)}, got {tuple(values.shape)}"
+        )
     draw_cells(ax, colours, texts if texts is not None else labels_text(values), fontsize=fontsize_for(max(rows, cols), 80))
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
@@ -157,9 +173,13 @@ def plot_table_lookup(
     table = as_1d(table, "table").double()
     rows, cols = 2 * window_h - 1, 2 * window_w - 1
     if tuple(index.shape) != (n, n) or tuple(bias.shape) != (n, n):
-        raise ValueError(f"index and bias must be [N, N] with N = Mh * Mw = {n}, got {tuple(index.shape)} and {tuple(bias.shape)}")
+        raise ValueError(
+            f"index and bias must be [N, N] with N = Mh * Mw = {n}, got {tuple(index.shape)} and {tuple(bias.shape)}"
+        )
     if table.shape[0] != rows * cols:
-        raise ValueError(f"table must be [(2Mh-1)(2Mw-1)] = [{rows * cols}] for window={(window_h, window_w)}, got {tuple(table.shape)}")
+        raise ValueError(
+            f"table must be [(2Mh-1)(2Mw-1)] = [{rows * cols}] for window={(window_h, window_w)}, got {tuple(table.shape)}"
+        )
     query = as_int(query, "query")
     if not 0 <= query < n:
         raise ValueError(f"query must be an int in [0, {n}), got {query}")
@@ -169,11 +189,18 @@ def plot_table_lookup(
     width = min(13.0, 2.4 + 0.5 * (window_w + cols) + 0.25 * max(n, 12))
     height = min(5.0, 2.2 + 0.3 * max(window_h, rows, 0.45 * n))
     ratios = (max(window_w, 3) + 0.6, max(cols, 5) + 0.6, max(0.45 * n, 5.0))
-    build = lambda fig: fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios})  # noqa: E731
+
+    def build(fig: LabFigure) -> list:
+        return fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios}).tolist()
+
     with frame(figure, ("table_lookup", window_h, window_w), (width, height), build) as (fig, (win_ax, table_ax, bias_ax)):
         key_values = table[read].view(window_h, window_w)
-        draw_cells(win_ax, _value_colours(key_values, limit), labels_text(read.view(window_h, window_w)),
-                   fontsize=fontsize_for(max(window_h, window_w), 60))
+        draw_cells(
+            win_ax,
+            _value_colours(key_values, limit),
+            labels_text(read.view(window_h, window_w)),
+            fontsize=fontsize_for(max(window_h, window_w), 60),
+        )
         win_ax.set_xlim(-0.5, window_w - 0.5)
         win_ax.set_ylim(window_h - 0.5, -0.5)
         ticks = grid_ticks(win_ax)
@@ -188,14 +215,19 @@ def plot_table_lookup(
         grid = table.view(rows, cols)
         draw_offset_grid(table_ax, torch.arange(rows * cols).view(rows, cols), (window_h, window_w), _value_colours(grid, limit))
         a, b = read // cols, read % cols
-        pooled_polygons(table_ax, "read", boxes((b - 0.5).numpy(), (a - 0.5).numpy(), 1, 1), edgecolor=SEAM_COLOUR, linewidth=2.0, zorder=5)
-        set_title(table_ax, f"table[:, {head if head is not None else 'h'}], row r\nred: the {n} rows i={query} reads",
-                  fontsize=9, chrome=False)
+        pooled_polygons(
+            table_ax, "read", boxes((b - 0.5).numpy(), (a - 0.5).numpy(), 1, 1), edgecolor=SEAM_COLOUR, linewidth=2.0, zorder=5
+        )
+        set_title(
+            table_ax,
+            f"table[:, {head if head is not None else 'h'}], row r\nred: the {n} rows i={query} reads",
+            fontsize=9,
+            chrome=False,
+        )
 
         draw_attention_scores(bias_ax, bias, None, limit=limit)
         pooled_polygons(bias_ax, "row", boxes(-0.5, query - 0.5, n, 1), edgecolor=SEAM_COLOUR, linewidth=2.0, zorder=5)
-        set_title(bias_ax, f"bias[{head if head is not None else 'h'}]: [N, N]\nrow i={query} outlined",
-                  fontsize=9, chrome=False)
+        set_title(bias_ax, f"bias[{head if head is not None else 'h'}]: [N, N]\nrow i={query} outlined", fontsize=9, chrome=False)
         where = f", head {head}" if head is not None else ""
         set_suptitle(fig, f"{window_h}x{window_w} window{where}: bias[i, j] = table[index[i, j]]", fontsize=11)
     return fig
@@ -223,7 +255,10 @@ def plot_row_strides(
     n_rows, n_cols = 2 * window_h - 1, 2 * window_w - 1
     side = min(4.2, 1.6 + 0.42 * max(n_rows, n_cols))
     palette = np.array([to_rgba(ALLOWED_COLOUR), to_rgba(SHARED_COLOUR)])
-    build = lambda fig: fig.subplots(1, len(grids), squeeze=False)[0]  # noqa: E731
+
+    def build(fig: LabFigure) -> list:
+        return fig.subplots(1, len(grids), squeeze=False)[0].tolist()
+
     with frame(figure, ("row_strides", len(grids)), (len(grids) * (side + 0.4) + 0.4, side + 1.1), build) as (fig, axes):
         for ax, stride, grid in zip(axes, strides, grids, strict=True):
             values, counts = torch.unique(grid, return_counts=True)
@@ -233,7 +268,11 @@ def plot_row_strides(
             outline = boxes(where[:, 1].numpy() - 0.5, where[:, 0].numpy() - 0.5, 1, 1) if len(where) else []
             pooled_polygons(ax, "shared", outline, edgecolor=SEAM_COLOUR, linewidth=2.0, zorder=5)
             used = len(values)
-            note = f"{int(shared.sum())} offsets share {int((counts > 1).sum())} rows" if bool(shared.any()) else "every offset its own row"
+            note = (
+                f"{int(shared.sum())} offsets share {int((counts > 1).sum())} rows"
+                if bool(shared.any())
+                else "every offset its own row"
+            )
             set_title(ax, f"row stride {stride}: rows 0..{int(grid.max())}, {used} used\n{note}", fontsize=9)
         set_suptitle(fig, f"{window_h}x{window_w} window: row = dh * stride + dw for each offset (yi - yj, xi - xj)", fontsize=11)
     return fig
@@ -259,10 +298,15 @@ def plot_bias_and_mask(
     bias = as_2d(bias, "bias").double()
     mask = as_2d(mask, "mask")
     if tuple(bias.shape) != (n, n) or tuple(mask.shape) != (n, n):
-        raise ValueError(f"bias and mask must be [N, N] with N={n} (len(labels)), got {tuple(bias.shape)} and {tuple(mask.shape)}")
+        raise ValueError(
+            f"bias and mask must be [N, N] with N={n} (len(labels)), got {tuple(bias.shape)} and {tuple(mask.shape)}"
+        )
     limit = max(float(bias.abs().max()), 1e-12)
     side = min(4.2, 1.5 + 0.3 * n)
-    with frame(figure, ("bias_and_mask",), (3 * side + 0.6, side + 0.9), lambda fig: fig.subplots(1, 3)) as (fig, (bias_ax, mask_ax, sum_ax)):
+    with frame(figure, ("bias_and_mask",), (3 * side + 0.6, side + 0.9), lambda fig: fig.subplots(1, 3)) as (
+        fig,
+        (bias_ax, mask_ax, sum_ax),
+    ):
         draw_attention_scores(bias_ax, bias, labels, limit=limit)
         set_title(bias_ax, f"relative_position_bias[{head if head is not None else 'h'}]  [i, j]", fontsize=10)
         draw_attention_mask(mask_ax, mask, labels)

@@ -56,11 +56,11 @@ from swin_viz.widgets.overview import PipelineExplorer
 from swin_viz.widgets.overview import __all__ as _overview_names
 from swin_viz.widgets.real_world_shapes import *  # noqa: F403
 from swin_viz.widgets.real_world_shapes import __all__ as _real_world_shapes_names
-from swin_viz.widgets.relative_position import *  # noqa: F403
-from swin_viz.widgets.relative_position import __all__ as _relative_position_names
 from swin_viz.widgets.region_labels import *  # noqa: F403
 from swin_viz.widgets.region_labels import RegionLabelsExplorer
 from swin_viz.widgets.region_labels import __all__ as _region_labels_names
+from swin_viz.widgets.relative_position import *  # noqa: F403
+from swin_viz.widgets.relative_position import __all__ as _relative_position_names
 from swin_viz.widgets.window_partition import *  # noqa: F403
 from swin_viz.widgets.window_partition import WindowPartitionExplorer, WindowRowsExplorer
 from swin_viz.widgets.window_partition import __all__ as _window_partition_names

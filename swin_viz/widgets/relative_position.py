@@ -74,7 +74,13 @@ class RelativePositionExplorer(Explorer):
         self.index = relative_position_index(self.window)
         bias = weights.relative_position_bias()[head]
         return figures.plot_table_lookup(
-            self.index, weights.relative_position_bias_table[:, head], bias, self.window, self.query.value, head=head, figure=figure
+            self.index,
+            weights.relative_position_bias_table[:, head],
+            bias,
+            self.window,
+            self.query.value,
+            head=head,
+            figure=figure,
         )
 
     def describe(self) -> str:
