@@ -429,3 +429,18 @@ def test_the_explorer_follows_its_sliders():
         assert "reads 2 of the table's 3 rows" in view.caption.value.replace("&#x27;", "'")
     finally:
         view.close()
+
+
+def test_the_explorer_redrawn_in_place_is_the_picture_drawn_afresh():
+    """Through other windows, queries and heads and back: the retained figure shows what a new explorer shows."""
+    view = widgets.relative_position_explorer(window=(3, 4), query=5, head=0)
+    fresh = widgets.relative_position_explorer(window=(2, 5), query=7, head=2)
+    try:
+        for name, value in (("window_h", 7), ("window_w", 2), ("query", 9), ("head", 1), ("window_h", 2), ("window_w", 5)):
+            getattr(view, name).value = value
+        view.query.value, view.head.value = 7, 2
+        assert view.values == fresh.values
+        assert view.image.value == fresh.image.value
+    finally:
+        view.close()
+        fresh.close()
