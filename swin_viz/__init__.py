@@ -6,7 +6,8 @@ Three layers, each stage in one place:
   :mod:`swin_viz.tensors` (the mask, stage by stage, the slice-loop reference), :mod:`swin_viz.fast`
   (the same tensors, vectorised), :mod:`swin_viz.layout` (padding, the libraries' clamp rules, the pad
   orders), :mod:`swin_viz.block` (the whole shifted-window attention block and an independent oracle),
-  :mod:`swin_viz.weights` (its parameters), :mod:`swin_viz.pairs` (which pairs may attend, and what a
+  :mod:`swin_viz.weights` (its parameters), :mod:`swin_viz.relative_position` (the relative position index and
+  bias, stage by stage), :mod:`swin_viz.pairs` (which pairs may attend, and what a
   pad order gets wrong), :mod:`swin_viz.numerics` (what -100 leaves behind, in each dtype),
   :mod:`swin_viz.cost` (FLOPs, times and window counts of the paper's cost argument) and
   :mod:`swin_viz.attentions` (the attentions it measures); their shared argument checks are in
@@ -37,6 +38,17 @@ from swin_viz.block import (
     shifted_window_attention,
 )
 from swin_viz.check import MaskCheck, check_mask
+from swin_viz.relative_position import (
+    flatten_coords,
+    flatten_relative_coords,
+    offset_rows,
+    relative_coords,
+    relative_coords_table,
+    relative_position_bias,
+    shared_table_rows,
+    shift_relative_coords,
+    window_coords,
+)
 from swin_viz.tensors import (
     CLAMP_RULES,
     allowed_mask,
@@ -106,5 +118,15 @@ __all__ = [
     # swin_viz.check
     "MaskCheck",
     "check_mask",
+    # swin_viz.relative_position (its relative_position_index is the one above)
+    "window_coords",
+    "flatten_coords",
+    "relative_coords",
+    "shift_relative_coords",
+    "flatten_relative_coords",
+    "relative_position_bias",
+    "relative_coords_table",
+    "offset_rows",
+    "shared_table_rows",
 ]
 __version__ = "0.1.0"

@@ -2,7 +2,9 @@
 
 :class:`WindowAttentionWeights` holds the ``qkv`` and ``proj`` Linears and the ``(2Mh-1)(2Mw-1) x heads``
 relative position bias table, named and shaped as in the official code;
-:func:`relative_position_index` says which row of the table each (query, key) pair of a window reads.
+:func:`relative_position_index` says which row of the table each (query, key) pair of a window reads (built
+stage by stage in :mod:`swin_viz.relative_position`, whose :func:`~swin_viz.relative_position.relative_position_bias`
+reads the table).
 :func:`swin_viz.block.shifted_window_attention` runs them. Both names are also importable from
 :mod:`swin_viz.block` and from :mod:`swin_viz`.
 """
@@ -15,43 +17,9 @@ from typing import Tuple
 import torch
 
 from swin_viz._checks import IntPair, as_pair, check_budget, check_seed, positive
+from swin_viz.relative_position import relative_position_bias, relative_position_index
 
 __all__ = ["relative_position_index", "WindowAttentionWeights"]
-
-
-def relative_position_index(window: IntPair) -> torch.Tensor:
-    """Which row of the bias table each (query, key) pair of a window reads: the official ``relative_position_index``.
-
-    For tokens ``i = (yi, xi)`` and ``j = (yj, xj)`` of an ``Mh x Mw`` window
-    (row-major), the index is ``(yi - yj + Mh - 1) * (2 Mw - 1) + (xi - xj + Mw - 1)``,
-    built as ``WindowAttention.__init__`` builds it::
-
-        coords = torch.stack(torch.meshgrid([coords_h, coords_w]))       # 2, Wh, Ww
-        relative_coords = coords_flatten[:, :, None] - coords_flatten[:, None, :]
-        relative_coords[:, :, 0] += Mh - 1; relative_coords[:, :, 1] += Mw - 1
-        relative_coords[:, :, 0] *= 2 * Mw - 1
-        relative_position_index = relative_coords.sum(-1)
-
-    Args:
-        window: ``M`` or ``(Mh, Mw)``.
-
-    Returns:
-        ``LongTensor[N, N]`` with values in ``[0, (2Mh-1)(2Mw-1))``.
-    """
-    window_h, window_w = as_pair(window, "window")
-    for dim, win in (("h", window_h), ("w", window_w)):
-        if win <= 0:
-            raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
-    # int64 [N, N, 2] pair offsets twice (the difference and its contiguous copy) and their sum
-    n_pairs = (window_h * window_w) ** 2
-    check_budget(n_pairs * 34, f"relative_position_index of a {window_h}x{window_w} window")
-    coords = torch.stack(torch.meshgrid(torch.arange(window_h), torch.arange(window_w), indexing="ij"))  # 2, Mh, Mw
-    coords_flatten = torch.flatten(coords, 1)  # 2, N
-    relative_coords = (coords_flatten[:, :, None] - coords_flatten[:, None, :]).permute(1, 2, 0).contiguous()  # N, N, 2
-    relative_coords[:, :, 0] += window_h - 1
-    relative_coords[:, :, 1] += window_w - 1
-    relative_coords[:, :, 0] *= 2 * window_w - 1
-    return relative_coords.sum(-1)
 
 
 @dataclass(frozen=True)
@@ -137,10 +105,7 @@ class WindowAttentionWeights:
 
     def relative_position_bias(self) -> torch.Tensor:
         """The bias added to every window's scores: ``table[relative_position_index]``, ``[heads, N, N]``."""
-        n_tokens = self.window[0] * self.window[1]
-        index = relative_position_index(self.window).view(-1)
-        bias = self.relative_position_bias_table[index].view(n_tokens, n_tokens, -1)
-        return bias.permute(2, 0, 1).contiguous()
+        return relative_position_bias(self.relative_position_bias_table, relative_position_index(self.window))
 
     @classmethod
     def random(

@@ -45,6 +45,7 @@ STARTS = {
     "numerics": (widgets.numerics_explorer, dict(window_index=7, head=1)),
     "cost": (widgets.cost_explorer, dict(size=20, window=5, shift=2, dim=32)),
     "masks_in_the_wild": (widgets.masks_in_the_wild_explorer, dict(size=(4, 6, 6), window=(2, 3, 3), shift=(1, 1, 2), window_index=5)),
+    "relative_position": (widgets.relative_position_explorer, dict(window=(2, 5), query=7, head=2)),
 }
 
 
@@ -141,6 +142,8 @@ def test_a_non_int_argument_is_a_type_error_naming_it(name, bad, made):
         ("numerics", dict(logit_scale=1e5), "logit_scale must be a number in [0.1, 10000], got 100000.0"),
         ("cost", dict(size=65), "size=65 is outside the explorer's range [1, 64]"),
         ("cost", dict(dim=427), "dim=427 must be a multiple of 16 in [16, 768]"),
+        ("relative_position", dict(window=(8, 2)), "window_h=8 is outside the explorer's range [1, 7]"),
+        ("relative_position", dict(window=(2, 3), query=6), "query=6 is outside the explorer's range [0, 5]"),
     ],
 )
 def test_an_argument_out_of_range_is_a_value_error_naming_it_and_its_range(name, arguments, message, made):

@@ -48,7 +48,8 @@ def test_no_explorer_draws_text_below_the_smallest_size(drawn_sizes, stage, layo
 
 
 @pytest.mark.parametrize("make", [widgets.block_leak_explorer, widgets.pad_order_explorer, widgets.numerics_explorer,
-                                  widgets.cost_explorer, widgets.masks_in_the_wild_explorer], ids=lambda f: f.__name__)
+                                  widgets.cost_explorer, widgets.masks_in_the_wild_explorer,
+                                  widgets.relative_position_explorer], ids=lambda f: f.__name__)
 def test_no_notebook_explorer_draws_text_below_the_smallest_size(drawn_sizes, make):
     view = make()
     try:

@@ -60,6 +60,8 @@ from swin_viz.figures.real_world_shapes import *  # noqa: F403
 from swin_viz.figures.real_world_shapes import __all__ as _real_world_shapes
 from swin_viz.figures.region_labels import *  # noqa: F403
 from swin_viz.figures.region_labels import __all__ as _region_labels
+from swin_viz.figures.relative_position import *  # noqa: F403
+from swin_viz.figures.relative_position import __all__ as _relative_position
 from swin_viz.figures.window_partition import *  # noqa: F403
 from swin_viz.figures.window_partition import __all__ as _window_partition
 
@@ -88,4 +90,5 @@ __all__ = [
     *_numerics,
     *_cost,
     *_masks_in_the_wild,
+    *_relative_position,
 ]

@@ -16,6 +16,7 @@ module                              explorers
 :mod:`.numerics` (08)               :func:`numerics_explorer`
 :mod:`.cost` (09)                   :func:`cost_explorer`
 :mod:`.masks_in_the_wild` (10)      :func:`masks_in_the_wild_explorer`
+:mod:`.relative_position` (11)      :func:`relative_position_explorer`
 ==================================  ===============================================================
 
 Each ``*_explorer`` function returns an instance of the class defined beside it in its notebook's module.
@@ -61,6 +62,8 @@ from swin_viz.widgets.real_world_shapes import __all__ as _real_world_shapes_nam
 from swin_viz.widgets.region_labels import *  # noqa: F403
 from swin_viz.widgets.region_labels import RegionLabelsExplorer
 from swin_viz.widgets.region_labels import __all__ as _region_labels_names
+from swin_viz.widgets.relative_position import *  # noqa: F403
+from swin_viz.widgets.relative_position import __all__ as _relative_position_names
 from swin_viz.widgets.window_partition import *  # noqa: F403
 from swin_viz.widgets.window_partition import WindowPartitionExplorer, WindowRowsExplorer
 from swin_viz.widgets.window_partition import __all__ as _window_partition_names
@@ -100,4 +103,5 @@ __all__ = [
     *_base_names, *_stage_names, *_overview_names, *_cyclic_shift_names, *_region_labels_names, *_window_partition_names,
     *_broadcast_subtraction_names, *_masked_softmax_names, *_full_block_names, *_real_world_shapes_names, *_numerics_names, *_cost_names,
     *_masks_in_the_wild_names,
+    *_relative_position_names,
 ]
