@@ -16,7 +16,8 @@ closes the previous explorer, drops it and runs ``gc.collect()``. After runs 1, 
   ``close()``).
 
 The explorer types: every stage of :data:`swin_viz.widgets.STAGES` (``explorer(name)``) and the notebook
-explorers ``block_leak_explorer``, ``pad_order_explorer``, ``numerics_explorer``, ``cost_explorer``. For one
+explorers ``block_leak_explorer``, ``pad_order_explorer``, ``numerics_explorer``, ``cost_explorer``,
+``masks_in_the_wild_explorer``, ``relative_position_explorer``. For one
 type (``broadcast``, the one the issue measured) it also runs the cell without closing the old explorers,
 to show what ``close()`` saves.
 
@@ -48,7 +49,17 @@ import ipywidgets
 import matplotlib
 import psutil
 
-from swin_viz.widgets import STAGES, Explorer, block_leak_explorer, cost_explorer, explorer, numerics_explorer, pad_order_explorer
+from swin_viz.widgets import (
+    STAGES,
+    Explorer,
+    block_leak_explorer,
+    cost_explorer,
+    explorer,
+    masks_in_the_wild_explorer,
+    numerics_explorer,
+    pad_order_explorer,
+    relative_position_explorer,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Where ``--quick`` writes: git-ignored (the repository's .gitignore), so a smoke run never replaces committed results.
@@ -67,6 +78,8 @@ def explorer_types() -> dict[str, Callable[[], Explorer]]:
         pad_order=pad_order_explorer,
         numerics=numerics_explorer,
         cost=cost_explorer,
+        masks_in_the_wild=masks_in_the_wild_explorer,
+        relative_position=relative_position_explorer,
     )
     return builders
 

@@ -5,7 +5,7 @@ Every explorer is a :class:`swin_viz.widgets.Explorer`; two families are measure
 * The stage explorers of :data:`swin_viz.widgets.STAGES` (notebooks 01-05), built with
   ``explorer(name, height=, width=, window=, shift=)``, at the running example ``9x9 / M=3 / s=1``
   and at the Swin-T stage-1 size ``56x56 / M=7 / s=3`` (:data:`LAYOUTS`).
-* The notebook explorers of :data:`EXPLORERS` (notebooks 06-09), each at its notebook's example and at
+* The notebook explorers of :data:`EXPLORERS` (notebooks 06-11), each at its notebook's example and at
   ``56x56 / 7 / 3`` where its controls reach it; otherwise at its largest reachable layout:
 
   ==========  ==========================  ==================  =============================================
@@ -17,6 +17,9 @@ Every explorer is a :class:`swin_viz.widgets.Explorer`; two families are measure
   numerics    ``numerics_explorer`` 08    9x9/3/1             the same: one fixed layout (notebook 08's
                                                               block), no size controls, so not 56x56
   cost        ``cost_explorer`` 09        h=w=9, M=3, s=1     h=w=56, M=7, s=3 (C = 96 in both)
+  masks_in_.. ``masks_in_the_wild_`` 10   9x9/3/1             4x16x16 / (2,4,4) / (1,2,2): sizes stop at
+                                                              ``WILD_MAX_SIZE`` = 16, windows at 6
+  relative_.. ``relative_position_`` 11   M=3                 M=7: one window, no map
   ==========  ==========================  ==================  =============================================
 
 Every control of an explorer (``explorer.controls``) is timed, one at a time: the sizes, the window slider
@@ -80,6 +83,8 @@ import matplotlib
 from swin_viz.widgets import (
     PAD_ORDER_MAX_SIZE,
     STAGES,
+    WILD_MAX_SIZE,
+    WILD_MAX_WINDOW,
     Explorer,
     Settings,
     StageExplorer,
@@ -87,8 +92,10 @@ from swin_viz.widgets import (
     cost_explorer,
     explorer,
     freeze_imported_objects,
+    masks_in_the_wild_explorer,
     numerics_explorer,
     pad_order_explorer,
+    relative_position_explorer,
 )
 
 #: The layouts the stage explorers are measured at: the running example and Swin-T's first stage.
@@ -124,7 +131,7 @@ class NotebookExplorer:
 
 
 _PAD = PAD_ORDER_MAX_SIZE
-#: The explorers of notebooks 06-09, by the name ``--explorers`` takes.
+#: The explorers of notebooks 06-11, by the name ``--explorers`` takes.
 EXPLORERS: dict[str, NotebookExplorer] = {
     "block_leak": NotebookExplorer(
         "06",
@@ -147,6 +154,18 @@ EXPLORERS: dict[str, NotebookExplorer] = {
         "09",
         cost_explorer,
         {"9x9/3/1": dict(size=9, window=3, shift=1), "56x56/7/3": dict(size=56, window=7, shift=3)},
+    ),
+    "masks_in_the_wild": NotebookExplorer(
+        "10",
+        masks_in_the_wild_explorer,
+        {"9x9/3/1": dict(size=(9, 9), window=3, shift=1), "4x16x16/(2,4,4)/(1,2,2)": dict(size=(4, 16, 16), window=(2, 4, 4), shift=(1, 2, 2))},
+        note=f"sizes stop at WILD_MAX_SIZE = {WILD_MAX_SIZE} and windows at {WILD_MAX_WINDOW}: its largest is a 3-axis map",
+    ),
+    "relative_position": NotebookExplorer(
+        "11",
+        relative_position_explorer,
+        {"M=3": dict(window=3, query=4), "M=7": dict(window=7, query=24)},
+        note="no map: one window, up to 7x7 (RELATIVE_POSITION_MAX_WINDOW)",
     ),
 }
 

@@ -28,7 +28,7 @@ def bench():
 def test_every_explorer_type_is_measured(bench):
     from swin_viz.widgets import STAGES
 
-    assert set(bench.explorer_types()) == set(STAGES) | {"block_leak", "pad_order", "numerics", "cost"}
+    assert set(bench.explorer_types()) == set(STAGES) | {"block_leak", "pad_order", "numerics", "cost", "masks_in_the_wild", "relative_position"}
     assert bench.checkpoints(50) == [1, 10, 25, 50] and bench.checkpoints(10) == [1, 5, 10]
 
 
