@@ -63,7 +63,6 @@ def _ink(path: Path) -> tuple[float, float, float, float]:
     return float(x0), float(y0), float(x1), float(y1)
 
 
-@functools.lru_cache(maxsize=OUTLINES_KEPT)
 def outline(string: str, weight: str = "normal", ha: str = "center", va: str = "center", rotation: float = 0.0) -> tuple[Path, tuple]:
     """A string's outline in font sizes (scale it by the size in points), placed around its anchor at the origin as
     a ``Text`` with these ``ha``, ``va`` and ``rotation`` is; and its box ``(x0, y0, x1, y1)``, what the layout
@@ -75,6 +74,11 @@ def outline(string: str, weight: str = "normal", ha: str = "center", va: str = "
     box is ``ha`` and ``va`` (``"top"``, ``"bottom"``, ``"center"``; ``"baseline"``: the first line's
     baseline; ``"center_baseline"``: the middle of the first line's digits) of the origin.
     """
+    return _outline(string, weight, ha, va, float(rotation))  # one cache entry however the arguments are passed
+
+
+@functools.lru_cache(maxsize=OUTLINES_KEPT)
+def _outline(string: str, weight: str, ha: str, va: str, rotation: float) -> tuple[Path, tuple]:
     size = REFERENCE_SIZE
     prop = _font(size, weight)
     ascent, descent, half = (size * v for v in font_lines(weight))

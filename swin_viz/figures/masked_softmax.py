@@ -31,13 +31,17 @@ from swin_viz.figures._style import (
     region_colours,
     tick_step,
 )
+from swin_viz.figures._text import outline
 from swin_viz.figures.broadcast_subtraction import difference_key, draw_label_difference
 from swin_viz.tensors import as_int
 
-__all__ = ["LEAK_KEY", "QK_COLOUR", "QK_FONT_BASE", "scores_title", "draw_attention_weights", "plot_attention_weights", "plot_leak", "plot_qk_sequences", "draw_qk_positions", "plot_qk_alignment", "plot_linear_token_order"]
+__all__ = ["LEAK_KEY", "QK_COLOUR", "QK_FONT_BASE", "scores_title", "draw_attention_weights", "plot_attention_weights", "plot_leak", "plot_qk_sequences", "draw_qk_positions", "qk_labels", "prepare_qk_labels", "QK_LABELLED_N", "plot_qk_alignment", "plot_linear_token_order"]
 
 #: Background of a ``Q·Kᵀ`` position cell (:func:`draw_qk_positions`): neutral, it holds no value yet.
 QK_COLOUR = "#f4f4f4"
+#: The largest ``N`` whose ``q_i·k_j`` labels an explorer shows: ``M = 4``; from ``M = 5`` on its cells are too small
+#: for them and they are dropped.
+QK_LABELLED_N = 16
 #: ``base`` of :func:`~swin_viz.figures._style.fontsize_for` for the ``q_i·k_j`` labels: 8.3 points (11.6 px) at N = 9.
 QK_FONT_BASE = 75.0
 #: Colours of :func:`plot_leak`'s bars and what each means (house colours, none of them a region's).
@@ -230,11 +234,24 @@ def plot_qk_sequences(labels: torch.Tensor, *, figure: LabFigure | None = None) 
     return fig
 
 
+def qk_labels(n: int) -> list[list[str]]:
+    """The ``[N, N]`` texts of :func:`draw_qk_positions`: row ``i``, column ``j`` reads ``q{i}·k{j}``."""
+    return [[f"q{i}·k{j}" for j in range(n)] for i in range(n)]
+
+
+def prepare_qk_labels(n: int = QK_LABELLED_N) -> None:
+    """Outline the ``q_i·k_j`` labels of every grid up to ``[n, n]`` now (about half a millisecond each, once per
+    process), so that an explorer whose window grows draws them without that wait."""
+    for row in qk_labels(n):
+        for text in row:
+            outline(text)
+
+
 def draw_qk_positions(ax: Axes, n: int) -> None:
     """Draw the ``[N, N]`` positions of ``Q·Kᵀ``: cell ``(i, j)`` reads ``q{i}·k{j}`` (the dot product of query
     ``i`` and key ``j``) on a neutral background; the labels are dropped, never shrunk, where cells are too small."""
     product = np.full((n, n, 4), to_rgba(QK_COLOUR))
-    texts = [[f"q{i}·k{j}" for j in range(n)] for i in range(n)] if annotated(n) else None
+    texts = qk_labels(n) if annotated(n) else None
     draw_cells(ax, product, texts, fontsize=fontsize_for(n, QK_FONT_BASE), name="qk")
 
 

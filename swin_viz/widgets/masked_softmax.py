@@ -45,6 +45,12 @@ class QkAlignmentExplorer(StageExplorer):
     title = "5. Q·Kᵀ lines up with the mask"
     CONTROLS = StageExplorer.CONTROLS + (WINDOW_PICKER,)
 
+    def __init__(self, **settings: int) -> None:
+        # every q_i·k_j label the sliders can show, outlined before the first draw: growing the window to 4 would
+        # otherwise wait for 175 new outlines (about 0.1 s), once
+        figures.prepare_qk_labels()
+        super().__init__(**settings)
+
     @staticmethod
     def picture(settings: Settings, figure: LabFigure | None = None) -> LabFigure:
         k = settings.window_index
