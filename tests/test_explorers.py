@@ -251,19 +251,14 @@ def _run(code: str) -> str:
     return result.stdout.strip()
 
 
-def test_importing_the_explorers_freezes_nothing():
-    out = _run("import gc, swin_viz.widgets; print(gc.get_freeze_count(), swin_viz.widgets.__file__)")
-    count, path = out.split()
-    assert count == "0"
-    assert Path(path).is_relative_to(ROOT)
-
-
-def test_freezing_the_imported_objects_is_one_explicit_call():
+def test_importing_the_explorers_freezes_nothing_and_freezing_is_one_explicit_call():
     out = _run(
         "import gc, swin_viz.widgets as w\n"
         "before = gc.get_freeze_count()\n"
         "frozen = w.freeze_imported_objects()\n"
-        "print(before, frozen, gc.get_freeze_count())"
+        "print(before, frozen, gc.get_freeze_count(), w.__file__)"
     )
-    before, frozen, after = map(int, out.split())
+    before, frozen, after, path = out.split()
+    before, frozen, after = int(before), int(frozen), int(after)
+    assert Path(path).is_relative_to(ROOT)
     assert before == 0 and frozen == after > 10_000  # torch, matplotlib, ipywidgets ...
