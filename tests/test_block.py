@@ -27,7 +27,7 @@ from transformers import SwinConfig
 from transformers.models.swin import modeling_swin
 
 import swin_viz
-from swin_viz import block, relative_position, tensors
+from swin_viz import block, check, relative_position, tensors
 from swin_viz.block import (
     PAD_ORDERS,
     BlockStages,
@@ -189,11 +189,10 @@ def run_both(B, H, W, heads, head_dim, window, shift, pad=False, clamp=None, see
 # Package surface                                                             #
 # --------------------------------------------------------------------------- #
 def test_every_reexport_is_the_object_its_module_defines():
+    homes = (block, tensors, relative_position, check)  # block first: it re-exports what it builds on
     for name in swin_viz.__all__:
-        home = block if name in block.__all__ else tensors
-        if name not in block.__all__ and name in relative_position.__all__:  # the stages of notebook 11
-            home = relative_position
-        assert name in home.__all__, f"{name} is exported by swin_viz but by neither tensors, block nor relative_position"
+        home = next((module for module in homes if name in module.__all__), None)
+        assert home is not None, f"{name} is exported by swin_viz but by none of {[m.__name__ for m in homes]}"
         assert getattr(swin_viz, name) is getattr(home, name)
     assert set(block.__all__) <= set(swin_viz.__all__)
 
