@@ -315,6 +315,9 @@ def test_16x16_window_7_shift_3_loses_pairs_no_count_of_wrong_pairs_sees():
     # query (0, 0), key (0, 1): neighbours that pad-then-roll lets attend; roll-then-pad splits them
     before, after = pair_relation(H, W, M, s), pair_relation(H, W, M, s, order="roll-then-pad")
     assert bool(before.allowed[0, 1]) and not bool(after.together[0, 1]) and not bool(after.allowed[0, 1])
+    # lost = blocked + the pairs pad-then-roll lets attend that roll-then-pad splits into two windows; gained = leaked
+    split = int((before.allowed & ~after.together).sum())
+    assert (changed.lost, changed.gained) == (wrong.blocked + split, wrong.leaked) == (736, 2304)
     assert pad_order_layout(H, W, M, s, "roll-then-pad").changed == changed
 
 
