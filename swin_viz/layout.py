@@ -70,7 +70,7 @@ CLAMP_RULES = {
     ),
     "transformers": (
         "transformers SwinLayer.set_shift_and_window_size (also DonutSwin, ClapAudio): the official rule, "
-        "applied at every forward; it does not rebuild the (2M-1)^2 relative position bias table, so when the "
+        "applied at every forward and kept by the layer for later, larger maps; it does not rebuild the (2M-1)^2 relative position bias table, so when the "
         "window shrinks (min(H, W) < M) the layer raises RuntimeError"
     ),
     "transformers-swinv2": (

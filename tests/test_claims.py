@@ -174,6 +174,15 @@ def test_swin_layer_raises_exactly_when_its_clamp_shrinks_the_window():
     assert (len(sevens), sum(_fails(*layout) is not None for layout in sevens)) == (147, 132)
 
 
+def test_swin_layer_keeps_its_clamp_for_later_larger_maps():
+    layer = _swin_layer(14, 14, 7, 3)
+    with torch.no_grad():
+        for size, expected in [(14, (7, 3)), (7, (7, 0)), (14, (7, 0))]:
+            layer(torch.zeros(1, size * size, 4), (size, size))
+            assert (int(layer.window_size), int(layer.shift_size)) == expected, size
+    assert "kept by the layer for later, larger maps" in CLAMP_RULES["transformers"]
+
+
 def test_swin_layer_error_on_the_notebook_map():
     error = _fails(5, 14, 7, 3)
     assert error is not None and "The size of tensor a (25) must match the size of tensor b (49)" in error
