@@ -23,7 +23,7 @@ round-off.
 The block's parts have modules of their own, whose names are all importable from here too:
 :mod:`swin_viz.weights` (:class:`WindowAttentionWeights`, :func:`relative_position_index`) and
 :mod:`swin_viz.pairs` (:func:`seam_neighbours`, the oracle's rule as a tensor, and the pair counts of
-notebook 07: :func:`pair_relation`, :func:`count_wrong_pairs`, :func:`pad_order_layout`, ...).
+notebook 07: :func:`pair_relation`, :func:`count_wrong_pairs`, :func:`count_changed_pairs`, :func:`pad_order_layout`, ...).
 
 Conventions, as in transformers' ``SwinLayer`` and torchvision's
 ``shifted_window_attention``:
@@ -34,7 +34,7 @@ Conventions, as in transformers' ``SwinLayer`` and torchvision's
   are zero, so their keys and values are the projection biases); only the
   wrap seams are masked. The rows that wrap are then the last ``s`` rows of
   the padded map, which is what the mask of the padded layout assumes.
-* **roll-then-pad** (timm 1.x ``SwinTransformerBlock._attn``, ``order=
+* **roll-then-pad** (timm ``SwinTransformerBlock._attn`` from v0.9.6, ``order=
   "roll-then-pad"``): roll the *unpadded* map, then pad the rolled map,
   partition, and add the mask of the padded layout. The rows that wrapped sit
   at rows ``H - s .. H - 1`` of the rolled map, not at the bottom of the padded
@@ -66,9 +66,11 @@ from swin_viz._checks import (
 )
 from swin_viz.layout import PAD_ORDERS, check_order, clamp_layout
 from swin_viz.pairs import (
+    ChangedPairs,
     PadOrderLayout,
     PairRelation,
     WrongPairs,
+    count_changed_pairs,
     count_wrong_pairs,
     pad_order_layout,
     padding_queries,
@@ -99,6 +101,8 @@ __all__ = [
     "pair_relation",
     "WrongPairs",
     "count_wrong_pairs",
+    "ChangedPairs",
+    "count_changed_pairs",
     "PadOrderLayout",
     "pad_order_layout",
     "padding_queries",
@@ -224,11 +228,21 @@ def shifted_window_attention(
     order: str = "pad-then-roll",
     return_stages: bool = False,
 ) -> torch.Tensor | Tuple[torch.Tensor, BlockStages]:
-    """(Shifted-)window multi-head self-attention on a feature map, as the real Swin block runs it.
+    """(Shifted-)window multi-head self-attention on a feature map, with the window and shift as given.
 
     The attention half of ``SwinTransformerBlock.forward`` (no norm, no MLP,
     no residual): pad, roll, partition, attend in each window with the
     relative position bias and the SW-MSA mask, reverse, roll back, crop.
+
+    It runs the window and shift it is given. On a map larger than the window
+    that is what the real Swin blocks run. On a map no larger than the window
+    (``min(H, W) <= M``) the official block first drops the shift and shrinks
+    the window to the map (its clamp); the default ``clamp=None`` does not, so
+    it keeps the shift as the implementations that never clamp do (mmseg's
+    and mmdet's backbones, transformers with ``always_partition=True``). Pass
+    ``clamp="official"`` (or another rule of
+    :data:`~swin_viz.tensors.CLAMP_RULES`) to run the block as that code does:
+    at ``H = W = M = 7``, ``s = 3`` the two differ.
 
     Args:
         x: ``[B, H, W, C]``, floating, the same dtype as ``weights``.
@@ -240,13 +254,14 @@ def shifted_window_attention(
             (bottom/right). Without it a size the window does not divide is an error.
         use_mask: add the mask; ``False`` lets tokens attend across the wrap
             seams (see :func:`leaked_attention`).
-        clamp: ``None`` (use ``window`` and ``shift`` as given) or a rule of
-            :data:`~swin_viz.tensors.CLAMP_RULES`, applied to ``H, W`` first
-            (:func:`~swin_viz.tensors.clamp_layout`).
+        clamp: ``None`` (the default: use ``window`` and ``shift`` as given,
+            never clamp) or a rule of :data:`~swin_viz.tensors.CLAMP_RULES`,
+            applied to ``H, W`` first (:func:`~swin_viz.tensors.clamp_layout`);
+            ``"official"`` for the official block on a small map.
         fill: what the mask adds to forbidden scores; ``-100.0`` as the
             official code, or ``-inf``.
         order: ``"pad-then-roll"`` (transformers, torchvision; correct) or
-            ``"roll-then-pad"`` (timm 1.x; misaligns the mask when padding is needed).
+            ``"roll-then-pad"`` (timm from v0.9.6; misaligns the mask when padding is needed).
         return_stages: also return a :class:`BlockStages`.
 
     Returns:

@@ -65,15 +65,21 @@ def padded_size(height: int, width: int, window: IntPair) -> Tuple[int, int]:
 #: when the feature map is not larger than the window (see :func:`clamp_layout`).
 CLAMP_RULES = {
     "official": (
-        "microsoft/Swin-Transformer SwinTransformerBlock.__init__ (and timm < 0.9): "
+        "microsoft/Swin-Transformer SwinTransformerBlock.__init__ (and timm v0.9.5 and earlier): "
         "if min(H, W) <= M: shift = 0; window = min(H, W) -- both dimensions, square window only"
     ),
     "transformers": (
         "transformers SwinLayer.set_shift_and_window_size (also DonutSwin, ClapAudio): the official rule, "
-        "applied at every forward; it does not rebuild the (2M-1)^2 relative position bias table"
+        "applied at every forward and kept by the layer for later, larger maps; it does not rebuild the (2M-1)^2 relative position bias table, so when the "
+        "window shrinks (min(H, W) < M) the layer raises RuntimeError"
+    ),
+    "transformers-swinv2": (
+        "transformers Swinv2Layer / Swin2SRLayer._compute_window_shift, in __init__: per dimension as timm, then "
+        "window_size[0] and shift_size[0] serve both dimensions -- if H <= M: window = H, shift = 0 in both "
+        "dimensions; W is not looked at"
     ),
     "timm": (
-        "timm >= 0.9 SwinTransformerBlock._calc_window_shift (also transformers Swinv2/Swin2SR): per dimension, "
+        "timm SwinTransformerBlock._calc_window_shift, from v0.9.6 (timm/models/swin_transformer.py): per dimension, "
         "if size <= M: window = size; shift = 0 in that dimension only"
     ),
     "torchvision": (
@@ -92,16 +98,17 @@ def clamp_layout(
     libraries drop the shift there, and some also shrink the window to the map.
     They disagree on the details (the rules are in :data:`CLAMP_RULES`):
 
-    ==================  ===================  ===================================  ================================
-    rule                when                 window becomes                       shift becomes
-    ==================  ===================  ===================================  ================================
-    ``"official"``      ``min(H, W) <= M``   ``min(H, W)`` in both dimensions     0 in both dimensions
-    ``"transformers"``  ``min(H, W) <= M``   ``min(H, W)`` in both dimensions     0 in both dimensions
-    ``"timm"``          ``size <= M``, per   that ``size``, in that dimension     0 in that dimension
-                        dimension
-    ``"torchvision"``   ``size <= M``, per   unchanged (the map is padded up to   0 in that dimension
-                        dimension            the window)
-    ==================  ===================  ===================================  ================================
+    =========================  ===================  ===================================  ================================
+    rule                       when                 window becomes                       shift becomes
+    =========================  ===================  ===================================  ================================
+    ``"official"``             ``min(H, W) <= M``   ``min(H, W)`` in both dimensions     0 in both dimensions
+    ``"transformers"``         ``min(H, W) <= M``   ``min(H, W)`` in both dimensions     0 in both dimensions
+    ``"transformers-swinv2"``  ``H <= M``           ``H`` in both dimensions             0 in both dimensions
+    ``"timm"``                 ``size <= M``, per   that ``size``, in that dimension     0 in that dimension
+                               dimension
+    ``"torchvision"``          ``size <= M``, per   unchanged (the map is padded up to   0 in that dimension
+                               dimension            the window)
+    =========================  ===================  ===================================  ================================
 
     They all use ``<=``: a map exactly the size of the window loses its
     shift. Implementations that never clamp (mmseg's and mmdet's Swin
@@ -115,15 +122,23 @@ def clamp_layout(
     never-clamping ones keep it); ``size < M`` (official, transformers and timm
     shrink the window, torchvision pads up to it); a map small in only one
     dimension (official and transformers shrink the window and drop the shift
-    in both dimensions, timm and torchvision only in that one).
+    in both dimensions, timm and torchvision only in that one, transformers'
+    Swinv2 and Swin2SR in both when it is the height and not at all when it is
+    the width).
+
+    Two of the rules describe code that does not run every layout they return:
+    transformers' ``SwinLayer`` keeps the bias table of the configured window,
+    so it raises ``RuntimeError`` whenever its rule shrinks the window
+    (``min(H, W) < M``); the official classification code never pads, so it cannot run a
+    clamped window that does not divide the map (``5 x 14``, window 5).
 
     Args:
         height, width: the unpadded feature-map size ``H, W``.
         window: ``M`` or ``(Mh, Mw)``, the configured window.
         shift: ``s`` or ``(sh, sw)``, ``0 <= s < M``, the configured shift.
-        rule: one of :data:`CLAMP_RULES`. ``"official"`` and ``"transformers"``
-            take a square window and shift (an int, or an equal pair), as
-            those libraries do.
+        rule: one of :data:`CLAMP_RULES`. ``"official"``, ``"transformers"``
+            and ``"transformers-swinv2"`` take a square window and shift (an
+            int, or an equal pair), as those libraries do.
 
     Returns:
         ``(window, shift)`` as ``(h, w)`` pairs. The window need not divide the
@@ -135,14 +150,16 @@ def clamp_layout(
         raise ValueError(f"rule must be one of {sorted(CLAMP_RULES)} (the libraries' clamping rules), got {rule!r}")
     window_hw, shift_hw = validate_layout(height, width, window, shift, pad=True)
     height, width = int(height), int(width)  # Python ints (validated above), so the pairs returned are ints
-    if rule in ("official", "transformers"):
+    if rule in ("official", "transformers", "transformers-swinv2"):
         if window_hw[0] != window_hw[1] or shift_hw[0] != shift_hw[1]:
             raise ValueError(
                 f"rule={rule!r} takes a square window and shift (one int each, as that code does), got "
                 f"window={window_hw}, shift={shift_hw}: use rule='timm' or 'torchvision' for per-dimension clamping"
             )
-        if min(height, width) <= window_hw[0]:
-            return (min(height, width),) * 2, (0, 0)
+        # official and SwinLayer look at the smaller side; Swinv2Layer keeps the height's result for both
+        side = height if rule == "transformers-swinv2" else min(height, width)
+        if side <= window_hw[0]:
+            return (side, side), (0, 0)
         return window_hw, shift_hw
     # timm and torchvision decide each dimension on its own
     (height_small, width_small) = (height <= window_hw[0], width <= window_hw[1])

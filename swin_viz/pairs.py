@@ -6,7 +6,10 @@ pad-then-roll equals it). Notebook 07 asks what happens when the map must be pad
 :data:`~swin_viz.layout.PAD_ORDERS` real code uses:
 
 * :func:`pair_relation`      which real token pairs share a window, which the mask allows, which it should;
-* :func:`count_wrong_pairs`  how many pairs a layout gets wrong (none for pad-then-roll);
+* :func:`count_wrong_pairs`  how many pairs a layout's mask gets wrong inside its own windows (none for
+  pad-then-roll);
+* :func:`count_changed_pairs` how many pairs may attend in one order and not in the other, whichever windows
+  they fall in;
 * :func:`pad_order_layout`   what notebook 07's explorer draws, and :func:`padding_queries`.
 
 Every name is also importable from :mod:`swin_viz.block` and from :mod:`swin_viz`.
@@ -30,6 +33,8 @@ __all__ = [
     "pair_relation",
     "WrongPairs",
     "count_wrong_pairs",
+    "ChangedPairs",
+    "count_changed_pairs",
     "PadOrderLayout",
     "pad_order_layout",
     "padding_queries",
@@ -112,7 +117,7 @@ def pair_relation(
     * ``"pad-then-roll"`` (transformers, torchvision): pad the ``H x W`` map to
       ``Hp x Wp`` with zero tokens at the bottom/right, roll the padded map by
       ``(-sh, -sw)``, partition; mask ``attention_mask(H, W, M, s, pad=True)``.
-    * ``"roll-then-pad"`` (timm 1.x): roll the unpadded ``H x W`` map by
+    * ``"roll-then-pad"`` (timm from v0.9.6): roll the unpadded ``H x W`` map by
       ``(-sh, -sw)`` (mod ``H, W``), pad the rolled map to ``Hp x Wp`` at the
       bottom/right, partition; the same padded-layout mask.
 
@@ -149,7 +154,7 @@ def pair_relation(
 
 #: Bytes per (query, key) pair of the windows, at the peak of pair_relation and count_wrong_pairs: the float mask
 #: (attention_mask's 14 bytes), the bool relations and, for pair_relation, the int64 indices of one relation's pairs.
-_PAIR_BYTES = {"pair_relation": 110, "count_wrong_pairs": 15}
+_PAIR_BYTES = {"pair_relation": 110, "count_wrong_pairs": 15, "count_changed_pairs": 110}
 
 
 def _window_relations(
@@ -191,7 +196,9 @@ def count_wrong_pairs(
     Within each window of the layout (:func:`pair_relation` defines both
     ``order`` values), a pair is *leaked* when the mask allows it although the
     two tokens are on opposite sides of a wrap seam, and *blocked* when the
-    mask forbids it although they are on the same side. Pad-then-roll gets none
+    mask forbids it although they are on the same side. Pairs the layout puts
+    into different windows are counted by neither, even when pad-then-roll
+    would let them attend (:func:`count_changed_pairs` counts those). Pad-then-roll gets none
     wrong for any size; roll-then-pad gets none wrong when the window divides
     the map (then there is no padding and the two orders are the same).
 
@@ -214,6 +221,61 @@ def count_wrong_pairs(
     return WrongPairs(leaked, blocked)
 
 
+class ChangedPairs(NamedTuple):
+    """Ordered (query, key) pairs of real tokens one order lets attend and pad-then-roll does not, or the
+    reverse (see :func:`count_changed_pairs`)."""
+
+    lost: int  #: pad-then-roll lets them attend; this order does not (other windows, or masked)
+    gained: int  #: this order lets them attend; pad-then-roll does not
+
+    @property
+    def total(self) -> int:
+        """``lost + gained``: the pairs whose attention differs from pad-then-roll's."""
+        return self.lost + self.gained
+
+
+def _allowed_pairs(height: int, width: int, window_hw: Tuple[int, int], shift_hw: Tuple[int, int], order: str) -> torch.Tensor:
+    """``LongTensor[n]``: ``p * H*W + q`` for every ordered pair of real tokens ``(p, q)`` that share a window
+    of ``order``'s layout and that the mask leaves at 0 (each pair once: every real token is in one window)."""
+    index, both_real, mask_allows, _ = _window_relations(height, width, window_hw, shift_hw, order)
+    k, i, j = (both_real & mask_allows).nonzero(as_tuple=True)
+    flat, n_tokens = index.reshape(-1), index.shape[1]
+    queries, keys = flat.index_select(0, k * n_tokens + i), flat.index_select(0, k * n_tokens + j)
+    return queries * (height * width) + keys
+
+
+def count_changed_pairs(
+    height: int, width: int, window: IntPair, shift: IntPair, *, order: str = "pad-then-roll"
+) -> ChangedPairs:
+    """Count the (query, key) pairs of real tokens that may attend in ``order`` but not in pad-then-roll, or
+    the reverse, whichever windows they fall in.
+
+    A pair *may attend* in an order when the two tokens share a window of that order's layout
+    (:func:`pair_relation` defines both) and the mask leaves the pair at 0. Pad-then-roll's pairs are the
+    oracle's (:func:`seam_neighbours`: the same shifted window of the padded map, the same side of both
+    seams), so this counts every pair whose attention differs from the oracle's. :func:`count_wrong_pairs`
+    counts less: only pairs inside one window of ``order``'s own layout. A pair that pad-then-roll lets
+    attend but roll-then-pad puts into two different windows is *lost* here and in neither of its counts
+    (``16 x 16``, window 7, shift 3: query ``(0, 0)``, key ``(0, 1)``).
+
+    Memory grows with ``H * W * N`` (the allowed pairs, listed), not ``(H * W)^2``.
+
+    Returns:
+        :class:`ChangedPairs` ``(lost, gained)``; ``(0, 0)`` for ``order="pad-then-roll"``, compared with itself.
+    """
+    height, width = positive(height, "height"), positive(width, "width")
+    height_p, width_p, window_hw, shift_hw = padded_layout(height, width, window, shift, True)
+    order = check_order(order)
+    check_budget(
+        height_p * width_p * window_hw[0] * window_hw[1] * _PAIR_BYTES["count_changed_pairs"],
+        f"count_changed_pairs of a {height}x{width} map in {window_hw[0]}x{window_hw[1]} windows",
+    )
+    reference = _allowed_pairs(height, width, window_hw, shift_hw, "pad-then-roll")
+    allowed = _allowed_pairs(height, width, window_hw, shift_hw, order)
+    common = int(torch.isin(allowed, reference).sum())
+    return ChangedPairs(lost=len(reference) - common, gained=len(allowed) - common)
+
+
 # --------------------------------------------------------------------------- #
 # What the explorer of notebook 07 draws                                      #
 # --------------------------------------------------------------------------- #
@@ -227,6 +289,8 @@ class PadOrderLayout:
         leaked: ``[H, W]`` per query token, the keys the mask allows across a seam.
         blocked: ``[H, W]`` per query token, the same-side keys the mask forbids.
         padding_queries: how many real query tokens the mask lets attend to at least one padding token.
+        changed: the pairs that may attend in this order and not in pad-then-roll, or the reverse, whichever
+            windows they fall in (:func:`count_changed_pairs`).
     """
 
     token_ids: torch.Tensor
@@ -234,6 +298,7 @@ class PadOrderLayout:
     leaked: torch.Tensor
     blocked: torch.Tensor
     padding_queries: int
+    changed: ChangedPairs
 
 
 def pad_order_layout(height: int, width: int, window: IntPair, shift: IntPair, order: str) -> PadOrderLayout:
@@ -258,6 +323,7 @@ def pad_order_layout(height: int, width: int, window: IntPair, shift: IntPair, o
         leaked=(relation.allowed & ~relation.genuine).sum(1).view(height, width),
         blocked=(relation.genuine & ~relation.allowed).sum(1).view(height, width),
         padding_queries=padding_queries(height, width, window_hw, shift_hw, order),
+        changed=count_changed_pairs(height, width, window_hw, shift_hw, order=order),
     )
 
 

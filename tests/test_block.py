@@ -714,7 +714,7 @@ class TestErrors:
             ({"pad": "yes"}, TypeError, r"^pad must be True or False, got str 'yes'$"),
             ({"use_mask": 1}, TypeError, r"^use_mask must be True or False, got int 1$"),
             ({"return_stages": None}, TypeError, r"^return_stages must be True or False, got NoneType None$"),
-            ({"clamp": "pytorch"}, ValueError, r"^rule must be one of \['official', 'timm', 'torchvision', 'transformers'\] \(the libraries' clamping rules\), got 'pytorch'$"),
+            ({"clamp": "pytorch"}, ValueError, r"^rule must be one of \['official', 'timm', 'torchvision', 'transformers', 'transformers-swinv2'\] \(the libraries' clamping rules\), got 'pytorch'$"),
             ({"clamp": True}, TypeError, r"^rule must be one of .*got bool True$"),
             ({"fill": 0.0}, ValueError, r"^fill must be negative"),
             ({"fill": "-100"}, TypeError, r"^fill must be a real number"),

@@ -358,8 +358,9 @@ def _check_validate(result, call):
 def _check_clamp(result, call):
     H, W, Hp, Wp, (Mh, Mw), (sh, sw) = call.layout
     rule = call.kwargs["rule"]
-    if rule in ("official", "transformers"):
-        expected = (((min(H, W),) * 2, (0, 0)) if min(H, W) <= Mh else ((Mh, Mw), (sh, sw)))
+    if rule in ("official", "transformers", "transformers-swinv2"):
+        side = H if rule == "transformers-swinv2" else min(H, W)
+        expected = (((side,) * 2, (0, 0)) if side <= Mh else ((Mh, Mw), (sh, sw)))
     else:
         small_h, small_w = H <= Mh, W <= Mw
         shift_out = (0 if small_h else sh, 0 if small_w else sw)
@@ -371,7 +372,7 @@ def _check_clamp(result, call):
 def _clamp_extra(data, call):
     _with_choice("rule", list(tensors.CLAMP_RULES))(data, call)
     window, shift = _as_pair(call.kwargs["window"]), _as_pair(call.kwargs["shift"])
-    if call.kwargs["rule"] in ("official", "transformers") and window and shift and (window[0] != window[1] or shift[0] != shift[1]):
+    if call.kwargs["rule"] in ("official", "transformers", "transformers-swinv2") and window and shift and (window[0] != window[1] or shift[0] != shift[1]):
         call.bad.update({"rule", "window"})
 
 

@@ -419,7 +419,7 @@ class TestPadOption:
             function(9, 9, 3, 1, pad=bad)
 
 
-ALL_RULES = ("official", "transformers", "timm", "torchvision")
+ALL_RULES = ("official", "transformers", "transformers-swinv2", "timm", "torchvision")
 
 
 class TestClampLayout:
@@ -436,10 +436,12 @@ class TestClampLayout:
             # exactly the window: every rule uses <=, so the shift goes
             (7, 7, 7, 3, dict.fromkeys(ALL_RULES, ((7, 7), (0, 0)))),
             # smaller than the window: shrink the window, or (torchvision) pad the map up to it
-            (5, 5, 7, 3, {"official": ((5, 5), (0, 0)), "transformers": ((5, 5), (0, 0)), "timm": ((5, 5), (0, 0)), "torchvision": ((7, 7), (0, 0))}),
+            (5, 5, 7, 3, {"official": ((5, 5), (0, 0)), "transformers": ((5, 5), (0, 0)), "transformers-swinv2": ((5, 5), (0, 0)), "timm": ((5, 5), (0, 0)), "torchvision": ((7, 7), (0, 0))}),
             # small in one dimension only: min of both (official) versus per dimension (timm, torchvision)
-            (4, 12, 6, 3, {"official": ((4, 4), (0, 0)), "transformers": ((4, 4), (0, 0)), "timm": ((4, 6), (0, 3)), "torchvision": ((6, 6), (0, 3))}),
-            (12, 6, 6, 3, {"official": ((6, 6), (0, 0)), "transformers": ((6, 6), (0, 0)), "timm": ((6, 6), (3, 0)), "torchvision": ((6, 6), (3, 0))}),
+            # (transformers' Swinv2 looks at the height only, and uses its result in both dimensions)
+            (4, 12, 6, 3, {"official": ((4, 4), (0, 0)), "transformers": ((4, 4), (0, 0)), "transformers-swinv2": ((4, 4), (0, 0)), "timm": ((4, 6), (0, 3)), "torchvision": ((6, 6), (0, 3))}),
+            (12, 6, 6, 3, {"official": ((6, 6), (0, 0)), "transformers": ((6, 6), (0, 0)), "transformers-swinv2": ((6, 6), (3, 3)), "timm": ((6, 6), (3, 0)), "torchvision": ((6, 6), (3, 0))}),
+            (12, 4, 6, 3, {"official": ((4, 4), (0, 0)), "transformers": ((4, 4), (0, 0)), "transformers-swinv2": ((6, 6), (3, 3)), "timm": ((6, 4), (3, 0)), "torchvision": ((6, 6), (3, 0))}),
         ],
     )
     def test_rules_table(self, H, W, window, shift, expected):
@@ -457,10 +459,11 @@ class TestClampLayout:
     @pytest.mark.parametrize(
         "args, exc, pattern",
         [
-            ((7, 7, 7, 3, None), TypeError, r"^rule must be one of \['official', 'timm', 'torchvision', 'transformers'\], got NoneType None$"),
+            ((7, 7, 7, 3, None), TypeError, r"^rule must be one of \['official', 'timm', 'torchvision', 'transformers', 'transformers-swinv2'\], got NoneType None$"),
             ((7, 7, 7, 3, "Official"), ValueError, r"^rule must be one of .* \(the libraries' clamping rules\), got 'Official'$"),
             ((7, 7, (7, 6), 3, "official"), ValueError, r"^rule='official' takes a square window and shift .*got window=\(7, 6\), shift=\(3, 3\): use rule='timm'"),
             ((7, 7, 7, (3, 2), "transformers"), ValueError, r"^rule='transformers' takes a square window and shift"),
+            ((7, 7, (7, 8), 3, "transformers-swinv2"), ValueError, r"^rule='transformers-swinv2' takes a square window and shift"),
             ((7, 7, 7, 7, "timm"), ValueError, re.escape("shift_h=7 is outside [0, window_h=7)")),
             ((0, 7, 7, 3, "timm"), ValueError, r"^height must be a positive int, got 0$"),
             ((7, 7, 7.0, 3, "timm"), TypeError, r"^window must be an int, got float 7\.0$"),

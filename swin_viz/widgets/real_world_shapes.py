@@ -85,8 +85,9 @@ class PadOrderExplorer(Explorer):
         )
 
     def describe(self) -> str:
-        """The padded size and the counts: leaked and blocked pairs, and real queries that may attend to
-        padding (in this order, and in the other one for comparison)."""
+        """The padded size and the counts: leaked and blocked pairs, the pairs that attend unlike pad-then-roll
+        (:func:`~swin_viz.block.count_changed_pairs`), and real queries that may attend to padding (in this
+        order, and in the other one for comparison)."""
         data = self.layout_data
         if data is None:
             return self.describe_settings()
@@ -96,7 +97,9 @@ class PadOrderExplorer(Explorer):
         return (
             f"{self.order.value}: {self.height.value}x{self.width.value} padded to {height_p}x{width_p}, "
             f"window {self.window[0]}x{self.window[1]}, shift {self.shift}: "
-            f"{int(data.leaked.sum())} leaked and {int(data.blocked.sum())} blocked (query, key) pairs of real tokens; "
+            f"{int(data.leaked.sum())} leaked and {int(data.blocked.sum())} blocked (query, key) pairs of real tokens "
+            f"within its windows; {data.changed.total} pairs attend unlike pad-then-roll, whatever their windows "
+            f"({data.changed.lost} lost, {data.changed.gained} gained); "
             f"{data.padding_queries} real queries may attend to padding ({other}: {other_count})"
         )
 
