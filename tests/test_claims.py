@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -152,6 +153,7 @@ def _swin_layer(H: int, W: int, M: int, s: int) -> modeling_swin.SwinLayer:
     return modeling_swin.SwinLayer(config, dim=4, input_resolution=(H, W), num_heads=1, shift_size=s).eval()
 
 
+@functools.cache  # the M = 7 count below reads the same layouts again
 def _fails(H: int, W: int, M: int, s: int) -> str | None:
     try:
         with torch.no_grad():

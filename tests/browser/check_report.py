@@ -1,4 +1,4 @@
-"""Fail unless a pytest JUnit report shows the browser tests ran and passed: one per notebook, and the app's.
+"""Fail unless a pytest JUnit report shows the browser tests ran and passed: every notebook's explorers, and the app's.
 
 ``.ci/run`` calls this after ``make test``, so a change that stops collecting ``tests/browser`` (a renamed folder,
 a narrowed ``testpaths``, a glob that finds no notebook, a skip) fails CI instead of passing silently. It prints
@@ -37,7 +37,7 @@ def main(report: Path) -> int:
     if not notebooks:
         problems["notebooks/[0-9]*.ipynb"] = "no notebook found"
     for notebook in notebooks:
-        if not any(name.startswith("tests.browser.test_lab::") and f"[{notebook.stem}]" in name for name in passed):
+        if not any(name.startswith("tests.browser.test_lab::") and f"[{notebook.stem}/" in name for name in passed):
             problems[f"tests.browser.test_lab: {notebook.name}"] = "missing"
     if not any(name.startswith("tests.browser.test_app::") for name in passed):
         problems["tests.browser.test_app"] = "missing"
