@@ -20,7 +20,7 @@ from matplotlib.colors import TwoSlopeNorm, to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
 from swin_viz.figures._grid import as_1d, as_2d, draw_cells, grid_ticks, labels_text, query_key_axes
-from swin_viz.figures._pool import boxes, frame, pooled_polygons
+from swin_viz.figures._pool import boxes, frame, pooled_polygons, set_ratios
 from swin_viz.figures._style import ALLOWED_COLOUR, REGION_COLOURS, SEAM_COLOUR, annotated, fontsize_for, region_colours
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask, draw_label_difference
 from swin_viz.figures.full_block import draw_attention_scores
@@ -193,7 +193,8 @@ def plot_table_lookup(
     def build(fig: LabFigure) -> list:
         return fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios}).tolist()
 
-    with frame(figure, ("table_lookup", window_h, window_w), (width, height), build) as (fig, (win_ax, table_ax, bias_ax)):
+    with frame(figure, ("table_lookup",), (width, height), build) as (fig, (win_ax, table_ax, bias_ax)):
+        set_ratios(win_ax, width=ratios)  # a new window keeps the axes: only their shares of the width change
         key_values = table[read].view(window_h, window_w)
         draw_cells(
             win_ax,
