@@ -22,6 +22,7 @@ from swin_viz import figures
 from swin_viz.figures import GAP, REGION_COLOURS, LabFigure
 from swin_viz.figures._canvas import fast_png
 from swin_viz.figures._text import CellNumbers, TickLabels
+from swin_viz.figures._pool import drawn_cells
 
 H = W = 9
 M, S = 3, 1
@@ -77,8 +78,8 @@ def test_cyclic_shift_cells_show_original_coordinates(example):
     assert after.get_title().startswith("torch.roll(x, shifts=(-1, -1))")
     assert _line_positions(before, "h") == [] and _line_positions(after, "v") == [], "no borders without a window"
     # each token keeps its colour: the image of the rolled map is the rolled image of the original
-    before_rgba = before.images[0].get_array()
-    after_rgba = after.images[0].get_array()
+    before_rgba = drawn_cells(before)[0]
+    after_rgba = drawn_cells(after)[0]
     assert np.allclose(np.roll(before_rgba, (-1, -1), axis=(0, 1)), after_rgba)
 
 
@@ -150,9 +151,9 @@ def test_broadcast_operands_repeat_the_row_and_the_column(example):
     labels = [str(int(v)) for v in row]
     assert cell_texts(left, 9, 9) == [labels] * 9
     assert cell_texts(right, 9, 9) == [[label] * 9 for label in labels]
-    # only the stored row (left) and column (right) are drawn solid (images hold uint8 RGBA)
-    left_alpha = left.images[0].get_array()[..., 3] / 255
-    right_alpha = right.images[0].get_array()[..., 3] / 255
+    # only the stored row (left) and column (right) are drawn solid (cells hold uint8 RGBA)
+    left_alpha = drawn_cells(left)[0][..., 3] / 255
+    right_alpha = drawn_cells(right)[0][..., 3] / 255
     assert np.allclose(left_alpha[0, :], 1.0) and np.allclose(right_alpha[:, 0], 1.0)
     assert np.allclose(left_alpha[1:, :], 0.35, atol=1 / 255) and np.allclose(right_alpha[:, 1:], 0.35, atol=1 / 255)
 
@@ -170,7 +171,7 @@ def test_difference_and_mask_figure_carry_figure_six(example):
             assert mask[i][j] == ("0" if difference[i][j] == "0" else "-100")
     _assert_zero_non_zero_colours(left, example["difference"][8])
     # the mask panel shows the same two colours in the same cells: masked_fill only renames them
-    assert np.array_equal(left.images[0].get_array(), right.images[0].get_array())
+    assert np.array_equal(drawn_cells(left)[0], drawn_cells(right)[0])
     _assert_difference_key(fig)
 
 
@@ -182,7 +183,7 @@ def _pooled(ax, gid):
 
 def _assert_zero_non_zero_colours(ax, difference):
     """A label difference drawn in exactly two colours, by zero / non-zero only (not by sign or size)."""
-    image = ax.images[0].get_array()[..., :3].reshape(-1, 3)
+    image = drawn_cells(ax)[0][..., :3].reshape(-1, 3)
     assert len(np.unique(image, axis=0)) == 2
     expected = np.array([to_rgba(figures.FORBIDDEN_COLOUR), to_rgba(figures.ALLOWED_COLOUR)])[:, :3]
     expected = np.round(255 * expected[(difference == 0).flatten().numpy().astype(int)])
@@ -374,7 +375,7 @@ def test_redrawing_a_smaller_grid_leaves_no_stale_numbers():
     assert cell_texts(ax, 9, 9) == [row + [""] * 3 for row in as_text(region_labels(6, 6, 3, 2))] + [[""] * 9] * 3
     fresh = figures.plot_region_labels(region_labels(6, 6, 3, 2), 3, 2).axes[0]
     assert sorted(t.get_text() for t in ax.texts) == sorted(t.get_text() for t in fresh.texts)
-    assert len(ax.images) == 1 and ax.images[0].get_array().shape == (6, 6, 4)
+    assert drawn_cells(ax)[0].shape == (6, 6, 4)  # one grid of cells, 6 x 6
 
 
 def test_a_figure_redrawn_back_and_forth_holds_the_same_artists(example):

@@ -36,6 +36,7 @@ from swin_viz.figures import (
 )
 from swin_viz.tensors import region_labels, reverse_cyclic_shift, token_origins, window_labels
 from swin_viz.widgets import BLOCK_CHANNELS, BLOCK_HEADS, BLOCK_SEED, BlockLeakExplorer, block_leak_explorer
+from swin_viz.figures._pool import drawn_cells
 
 from helpers import cell_texts
 
@@ -87,15 +88,12 @@ def _pixels(fig: figures.LabFigure) -> np.ndarray:
 
 
 def _image_rgba(ax) -> np.ndarray:
-    """The colour array ``[R, C, 4]`` of the (one) cell image of a panel, as floats in ``[0, 1]``."""
-    images = ax.get_images()
-    assert len(images) == 1
-    rgba = np.asarray(images[0].get_array())
-    return rgba / 255.0 if rgba.dtype == np.uint8 else rgba
+    """The colour array ``[R, C, 4]`` of the (one) grid of cells of a panel, as floats in ``[0, 1]``."""
+    return drawn_cells(ax)[0] / 255.0
 
 
 def _same_colours(actual: np.ndarray, expected: np.ndarray) -> None:
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=0.5 / 255 + 1e-9)  # images may store uint8
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=0.5 / 255 + 1e-9)  # cells are stored as uint8
 
 
 def _rc(token: int, width: int = W) -> str:

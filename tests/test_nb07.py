@@ -29,6 +29,7 @@ from swin_viz import figures
 from swin_viz.block import PAD_ORDERS, WindowAttentionWeights, pad_order_layout
 from swin_viz.figures import EMPTY_NOTES, PAD_ORDER_ANNOTATED, LabFigure, plot_label_maps, plot_pad_order
 from swin_viz.widgets import PAD_ORDER_MAX_SIZE, PAD_ORDER_MAX_WINDOW, PadOrderExplorer, pad_order_explorer
+from swin_viz.figures._pool import drawn_cells
 
 
 @pytest.fixture(autouse=True)
@@ -181,7 +182,7 @@ def test_pad_order_figure_draws_the_rolled_map_and_the_wrong_keys(order, seam_ro
     expected = [["·" if t < 0 else f"{t // 8},{t % 8}" for t in row] for row in data.token_ids.tolist()]
     assert texts == expected
     # colours: the mask's region colour, faded on padding
-    image = map_ax.images[0].get_array()
+    image = drawn_cells(map_ax)[0]
     colours = figures.region_colours(data.labels)
     assert np.allclose(image[..., :3] / 255, colours[..., :3], atol=1 / 255)
     padding = (data.token_ids < 0).numpy()

@@ -31,6 +31,7 @@ from swin_viz.numerics import (
     sdpa_window_attention,
     suppression_curve,
 )
+from swin_viz.figures._pool import drawn_cells
 
 H = W = 9
 M, S = 3, 1
@@ -338,7 +339,7 @@ def test_log_weights_panel_prints_tiny_weights_zeros_and_nans(block_scores):
     assert texts[8][8] == "1.00" and texts[8][7] == "1e-41"  # the corner query: itself, and e^-100 x 385.5 on key 7
     assert texts[1][0] == f"{float(weights[1, 0]):.2f}".lstrip("0")
     assert texts[2][0] == f"{float(weights[2, 0]):.0e}".replace("e-0", "e-") and "e-4" in texts[2][0]
-    image = _pooled(ax, "logw/image").get_array()
+    image = drawn_cells(ax, "logw/image")[0]
     assert tuple(image[0, 0, :3]) == tuple(round(255 * v) for v in to_rgba(figures.NAN_COLOUR)[:3])
     assert tuple(image[0, 1, :3]) == tuple(round(255 * v) for v in to_rgba(figures.ZERO_COLOUR)[:3])
     # one red box per forbidden pair of window 8

@@ -498,6 +498,7 @@ from PIL import Image  # noqa: E402
 
 from swin_viz import figures, widgets  # noqa: E402
 from swin_viz.widgets.cost import cost_limits, explorer_cost_curves  # noqa: E402
+from swin_viz.figures._pool import drawn_cells  # noqa: E402
 from swin_viz.figures import (  # noqa: E402
     COST_COLOURS,
     PADDING_COLOUR,
@@ -602,13 +603,13 @@ class TestCostFigures:
             assert drawn == expected
             assert len(pooled(ax, "frames").get_paths()) == windows.shape[0]
         # one image per panel, one pixel per cell: padding grey, labels in their region colours
-        image = pooled(left, "windows/image").get_array()
+        image = drawn_cells(left, "windows/image")[0]
         assert image.shape[:2] == (4 * 4 - 1, 4 * 4 - 1)
         grey = np.round(np.array(to_rgba(PADDING_COLOUR)) * 255)
         assert np.array_equal(image[0, 0], grey)  # window 0, cell (0, 0): padding
         assert np.array_equal(image[2, 2], np.round(np.array(to_rgba(REGION_COLOURS[8])) * 255))  # its label 8
         # both panels at one cell size: the 3 x 3 windows are drawn as wide as the 4 x 4 ones' first three
-        left_extent, right_extent = pooled(left, "windows/image").get_extent(), pooled(right, "windows/image").get_extent()
+        left_extent, right_extent = drawn_cells(left, "windows/image")[1], drawn_cells(right, "windows/image")[1]
         assert (right_extent[1] - right_extent[0]) / 11 == pytest.approx((left_extent[1] - left_extent[0]) / 15)
 
     def test_large_partitions_drop_numbers_and_titles(self):

@@ -32,13 +32,14 @@ import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection, QuadMesh
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
 from matplotlib.patches import Patch
 from matplotlib.text import Annotation, Text
 
 from swin_viz.figures._canvas import TICK_PARAMS, LabFigure, new_figure, set_chrome
+from swin_viz.figures._style import MESH_CELLS
 from swin_viz.figures._text import OutlinedText
 
 _POOL = "_swin_viz_pool"  # attribute of an Axes: {gid: artist}
@@ -145,19 +146,61 @@ def _new_image(ax: Axes, rgba: np.ndarray, extent: tuple[float, float, float, fl
     return image
 
 
-def pooled_image(ax: Axes, gid: str, rgba: np.ndarray, extent: tuple[float, float, float, float], *, zorder: float = 1) -> AxesImage:
+def pooled_image(
+    ax: Axes, gid: str, rgba: np.ndarray, extent: tuple[float, float, float, float], *, zorder: float = 1
+) -> AxesImage | QuadMesh:
     """A pooled ``imshow`` of an ``[R, C, 4]`` colour array over ``extent`` (nearest-neighbour, no autoscale).
 
-    The image holds the colours as ``uint8`` (:func:`as_bytes`).
+    Up to :data:`~swin_viz.figures._style.MESH_CELLS` cells it is drawn as a ``QuadMesh`` of one quad per cell,
+    without antialiasing: Agg fills a few thousand quads several times faster than it resamples an image into the
+    axes (an image costs the same whatever its size; a mesh grows with its cells). Either way the cells look
+    alike, and :func:`drawn_cells` reads them back.
     """
     rgba = as_bytes(rgba)
-    image, new = pooled(ax, gid, lambda: _new_image(ax, rgba, extent, zorder))
-    if not new:
-        image.set_data(rgba)
-        if not np.array_equal(image.get_extent(), extent):
-            image.set_extent(extent)
-        apply_style(image, {"zorder": zorder})
-    return image
+    rows, cols = rgba.shape[:2]
+    if rows * cols > MESH_CELLS:
+        image, new = pooled(ax, gid, lambda: _new_image(ax, rgba, extent, zorder))
+        if not new:
+            image.set_data(rgba)
+            if not np.array_equal(image.get_extent(), extent):
+                image.set_extent(extent)
+            apply_style(image, {"zorder": zorder})
+        return image
+    left, right, bottom, top = extent
+    # one mesh per geometry (a mesh keeps its coordinates): another shape or extent makes a new one
+    mesh, new = pooled(ax, f"{gid}/mesh {rows}x{cols} {tuple(extent)}", lambda: _new_mesh(ax, rows, cols, extent))
+    colours = rgba.reshape(-1, 4) / 255.0
+    if data_changed(mesh, colours):
+        mesh.set_facecolor(colours)
+    apply_style(mesh, {"zorder": zorder})
+    return mesh
+
+
+def _new_mesh(ax: Axes, rows: int, cols: int, extent: tuple[float, float, float, float]) -> QuadMesh:
+    """An empty ``rows x cols`` ``QuadMesh`` over ``extent`` (row 0 at its ``top``, as ``imshow`` places it)."""
+    left, right, bottom, top = extent
+    xs, ys = np.meshgrid(np.linspace(left, right, cols + 1), np.linspace(top, bottom, rows + 1))
+    mesh = QuadMesh(np.stack([xs, ys], axis=-1), antialiased=False, edgecolors="none", linewidths=0)
+    ax.set_aspect(matplotlib.rcParams["image.aspect"])
+    ax.add_collection(mesh, autolim=False)
+    return mesh
+
+
+def drawn_cells(ax: Axes, gid: str | None = None) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The cells :func:`pooled_image` drew in ``ax`` under ``gid`` (or its only cells, if ``None``): their ``[R, C, 4]``
+    ``uint8`` colours and their ``extent`` ``(left, right, bottom, top)``."""
+    found = []
+    for name, artist in ax.__dict__.get(_POOL, {}).items():
+        if isinstance(artist, AxesImage) and gid in (None, name):
+            found.append((np.asarray(artist.get_array()), tuple(artist.get_extent())))
+        elif isinstance(artist, QuadMesh) and "/mesh " in name and gid in (None, name.split("/mesh ")[0]):
+            corners = artist.get_coordinates()
+            rows, cols = corners.shape[0] - 1, corners.shape[1] - 1
+            rgba = (artist.get_facecolor().reshape(rows, cols, 4) * 255.0 + 0.5).astype(np.uint8)
+            found.append((rgba, (corners[0, 0, 0], corners[0, -1, 0], corners[-1, 0, 1], corners[0, 0, 1])))
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} grids of cells named {gid!r} in this axes, not one")
+    return found[0]
 
 
 def pooled_lines(

@@ -10,7 +10,7 @@ from swin_viz.figures._text import MIN_TEXT_PX
 
 __all__ = [
     "REGION_COLOURS", "ALLOWED_COLOUR", "FORBIDDEN_COLOUR", "ZERO_COLOUR", "SEAM_COLOUR", "GOOD_COLOUR", "NEUTRAL_COLOUR",
-    "MAX_ANNOTATED", "MAX_LINED", "MAX_TICKS", "MAX_NOTES", "DPI", "LAYOUTS_KEPT", "CHROME_CACHE_BYTES",
+    "MAX_ANNOTATED", "MAX_LINED", "MESH_CELLS", "MAX_TICKS", "MAX_NOTES", "DPI", "LAYOUTS_KEPT", "CHROME_CACHE_BYTES",
     "MIN_TEXT_PX", "MIN_FONT_POINTS", "region_colours", "text_colour", "fontsize_for", "annotated", "tick_step",
 ]
 
@@ -41,6 +41,8 @@ NEUTRAL_COLOUR = "#9e9e9e"
 MAX_ANNOTATED = 24
 #: Grids with more cells than this on a side are drawn without the white lines between cells.
 MAX_LINED = 100
+#: Colour grids of up to this many cells are drawn as a mesh of quads, larger ones as an image (``pooled_image``).
+MESH_CELLS = 4096
 #: Most ticks on a sparsely ticked axis.
 MAX_TICKS = 12
 #: Most per-window notes in a figure of every window (beyond this, only the windows with something to say get one).
