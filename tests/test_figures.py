@@ -20,7 +20,7 @@ from swin_viz import (
 )
 from swin_viz import figures
 from swin_viz.figures import GAP, REGION_COLOURS, LabFigure
-from swin_viz.figures._canvas import fast_png
+from swin_viz.figures._canvas import fast_png, new_figure, set_title
 from swin_viz.figures._text import CellNumbers, TickLabels
 from swin_viz.figures._pool import drawn_cells
 
@@ -564,3 +564,26 @@ def test_float32_curve_is_drawn_above_float64_and_marked():
     handles = ax.get_legend().legend_handles
     assert [h.get_label() for h in handles] == ["float64", "float32"]
     assert [h.get_linestyle() for h in handles] == ["-", "--"] and handles[1].get_marker() == "o"
+
+
+@pytest.mark.parametrize("chrome", [True, False])
+@pytest.mark.parametrize("text", ["window 8", "softmax(Q·Kᵀ + mask)\nwindow 8"])
+def test_titles_are_drawn_from_outlines_where_matplotlib_measures_them(text, chrome):
+    """A title is drawn from its outline (in the chrome's pass or the data's), inside the box matplotlib's layout
+    reserved for it: a two-line title stacks upwards from the baseline, as matplotlib places it."""
+    fig = new_figure(4.0, 3.0)
+    ax = fig.subplots()
+    ax.set_axis_off()
+    set_title(ax, text, chrome=chrome, fontsize=12)
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    assert ax.title.get_visible()  # hidden from matplotlib's own drawing only while the figure draws
+    box = ax.title.get_window_extent(fig.canvas.get_renderer())
+    ink_rows, ink_cols = np.nonzero((pixels < 128).any(axis=-1))
+    height = pixels.shape[0]
+    # the ink, in display coordinates (y up), lies within matplotlib's box of the title, give or take 2 pixels
+    assert ink_rows.size > 0
+    assert box.x0 - 2 <= ink_cols.min() and ink_cols.max() <= box.x1 + 2
+    assert box.y0 - 2 <= height - 1 - ink_rows.max() and height - 1 - ink_rows.min() <= box.y1 + 2
+    # and fills most of it: both lines are drawn
+    assert (ink_rows.max() - ink_rows.min()) >= 0.6 * box.height

@@ -71,8 +71,8 @@ def outline(string: str, weight: str = "normal", ha: str = "center", va: str = "
     Lines lie :data:`LINE_SPACING` font sizes apart, each line's ink aligned on the others as ``ha`` says
     (``"left"``, ``"center"``, ``"right"``); a line's box is its ink across and the font's ascent and descent
     (:func:`font_lines`) up and down. The whole, turned by ``rotation`` degrees, is then placed so that its
-    box is ``ha`` and ``va`` (``"top"``, ``"bottom"``, ``"center"``; ``"baseline"``: the first line's
-    baseline; ``"center_baseline"``: the middle of the first line's digits) of the origin.
+    box is ``ha`` and ``va`` (``"top"``, ``"bottom"``, ``"center"``; ``"baseline"``: the last line's
+    baseline, as matplotlib places it; ``"center_baseline"``: the middle of the first line's digits) of the origin.
     """
     return _outline(string, weight, ha, va, float(rotation))  # one cache entry however the arguments are passed
 
@@ -96,7 +96,8 @@ def _outline(string: str, weight: str, ha: str, va: str, rotation: float) -> tup
     turn = Affine2D().rotate_deg(rotation)
     (x0, y0), (x1, y1) = np.sort(turn.transform([[x0, y0], [x1, y1]]), axis=0) if rotation else ((x0, y0), (x1, y1))
     dx = {"left": -x0, "center": -(x0 + x1) / 2}.get(ha, -x1)
-    dy = {"top": -y1, "bottom": -y0, "center": -(y0 + y1) / 2, "baseline": 0.0, "center_baseline": -half}[va]
+    last = (len(boxes) - 1) * LINE_SPACING * size  # how far the last line's baseline lies below the first's
+    dy = {"top": -y1, "bottom": -y0, "center": -(y0 + y1) / 2, "baseline": last, "center_baseline": -half}[va]
     place = turn.translate(dx, dy).scale(1 / size)
     path = Path.make_compound_path(*parts).transformed(place) if parts else Path(np.zeros((0, 2)))
     return path, tuple(float(v) / size for v in (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
@@ -118,6 +119,15 @@ def draw_outlines(
     collection.draw(renderer)
 
 
+def draw_as_outline(text: Text, renderer: Any) -> None:
+    """Draw a ``Text`` from its cached outline, where and as it would draw itself (colour, size, weight, alignment,
+    angle), on a raster canvas. (An axes' title is drawn so by :class:`~swin_viz.figures._canvas.LabFigure`.)"""
+    anchor = text.get_transform().transform([text.get_position()])
+    draw_outlines(text, renderer, anchor, [text.get_text()], [text.get_color()], text.get_fontsize(),
+                  weight=str(text.get_fontweight()), ha=text.get_horizontalalignment(), va=text.get_verticalalignment(),
+                  rotation=text.get_rotation())
+
+
 class OutlinedText(Text):
     """A ``Text`` drawn from its cached outline on a raster canvas (a vector picture keeps it as text): a note or
     flag that follows a slider is drawn afresh on every redraw, and FreeType's rendering costs about 0.1 ms
@@ -127,10 +137,7 @@ class OutlinedText(Text):
         if not self.get_visible() or not self.get_text() or not _raster(renderer):
             super().draw(renderer)
             return
-        anchor = self.get_transform().transform([self.get_position()])
-        draw_outlines(self, renderer, anchor, [self.get_text()], [self.get_color()], self.get_fontsize(),
-                      weight=str(self.get_fontweight()), ha=self.get_horizontalalignment(), va=self.get_verticalalignment(),
-                      rotation=self.get_rotation())
+        draw_as_outline(self, renderer)
         self.stale = False
 
 
