@@ -166,7 +166,6 @@ def pooled_image(
                 image.set_extent(extent)
             apply_style(image, {"zorder": zorder})
         return image
-    left, right, bottom, top = extent
     # one mesh per geometry (a mesh keeps its coordinates): another shape or extent makes a new one
     mesh, new = pooled(ax, f"{gid}/mesh {rows}x{cols} {tuple(extent)}", lambda: _new_mesh(ax, rows, cols, extent))
     colours = rgba.reshape(-1, 4) / 255.0
