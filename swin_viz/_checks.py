@@ -1,9 +1,9 @@
 """Shared machinery of the computation layer: the argument checks and the memory budget.
 
 Private to the package (the module name starts with ``_``), but every name in it is public, so that
-:mod:`swin_viz.tensors`, :mod:`swin_viz.fast`, :mod:`swin_viz.block`, :mod:`swin_viz.pairs`,
-:mod:`swin_viz.weights`, :mod:`swin_viz.numerics`, :mod:`swin_viz.cost` and :mod:`swin_viz.attentions`
-all check an argument the same way, in one place. A bad argument is reported by name and rule, never as
+:mod:`swin_viz.tensors`, :mod:`swin_viz.fast`, :mod:`swin_viz.ndim`, :mod:`swin_viz.block`, :mod:`swin_viz.pairs`,
+:mod:`swin_viz.weights`, :mod:`swin_viz.relative_position`, :mod:`swin_viz.numerics`, :mod:`swin_viz.cost` and
+:mod:`swin_viz.attentions` (and a figure that takes a window) all check an argument the same way, in one place. A bad argument is reported by name and rule, never as
 an ``IndexError`` or a wrong mask. ``as_int``, ``as_pair``, ``check_budget`` and ``IntPair`` are also
 importable from :mod:`swin_viz.tensors`, where the README documents them; the budget itself,
 ``MEMORY_BUDGET_BYTES``, lives there and is read from there at every call.
@@ -80,12 +80,37 @@ def positive(value: object, name: str) -> int:
     return number
 
 
+def as_window(window: IntPair) -> Tuple[int, int]:
+    """``window`` as an ``(h, w)`` pair (:func:`as_pair`) of positive ints; ``ValueError`` naming the dimension otherwise."""
+    window_hw = as_pair(window, "window")
+    for dim, win in zip("hw", window_hw, strict=True):
+        if win <= 0:
+            raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
+    return window_hw
+
+
 def as_bool(value: object, name: str) -> bool:
     """``value`` itself if it is ``True`` or ``False``; ``TypeError`` naming ``name`` for anything else (``0``, ``1``,
     ``None``, a numpy bool): a flag is a ``bool``, not something truthy."""
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return value
+
+
+def check_device(device: object) -> torch.device | None:
+    """``device`` as a ``torch.device`` this build of torch can allocate on (``None`` stays ``None``: torch's default)."""
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be None, a device name such as 'cpu', or a torch.device, got {type(device).__name__} {device!r}")
+    try:
+        checked = torch.device(device)
+        # an empty tensor is the cheapest proof that the device exists in this build; torch reports a
+        # bad name as RuntimeError and 'cuda' on a CPU build as AssertionError, so catch them all here
+        torch.empty(0, device=checked)
+    except Exception as error:  # noqa: BLE001 -- re-raised as the ValueError the rules ask for
+        raise ValueError(f"device={str(device)!r} is not a device this torch build can use: {error}") from None
+    return checked
 
 
 def check_tensor(x: object, name: str, ndims: Tuple[int, ...], shape_text: str) -> torch.Tensor:

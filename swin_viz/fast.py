@@ -14,13 +14,14 @@ All four are also importable from :mod:`swin_viz.tensors` and from :mod:`swin_vi
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from typing import Sequence, Union
 
 import torch
 
-from swin_viz._checks import IntPair, check_budget, check_fill, check_layout_budget, padded_layout
+from swin_viz._checks import IntPair, check_budget, check_device, check_fill, check_layout_budget, padded_layout
 from swin_viz.ndim import (
     allowed_mask_nd,
+    axis_bands,
     fast_attention_mask_nd,
     fast_region_labels_nd,
     fast_window_labels_nd,
@@ -75,30 +76,6 @@ _Device = Union[torch.device, str, None]  # where to build a tensor (None: torch
 _LABEL_BYTES = 8
 
 
-def check_device(device: object) -> torch.device | None:
-    """``device`` as a ``torch.device`` this build of torch can allocate on (``None`` stays ``None``: torch's default)."""
-    if device is None:
-        return None
-    if not isinstance(device, (str, torch.device)):
-        raise TypeError(f"device must be None, a device name such as 'cpu', or a torch.device, got {type(device).__name__} {device!r}")
-    try:
-        checked = torch.device(device)
-        # an empty tensor is the cheapest proof that the device exists in this build; torch reports a
-        # bad name as RuntimeError and 'cuda' on a CPU build as AssertionError, so catch them all here
-        torch.empty(0, device=checked)
-    except Exception as error:  # noqa: BLE001 -- re-raised as the ValueError the rules ask for
-        raise ValueError(f"device={str(device)!r} is not a device this torch build can use: {error}") from None
-    return checked
-
-
-def _bands(size: int, window: int, shift: int, device: _Device) -> Tuple[torch.Tensor, int]:
-    """The band of every index of one dimension (``LongTensor[size]``) and the number of bands."""
-    index = torch.arange(size, device=device)
-    if shift == 0:
-        return torch.zeros_like(index), 1
-    return (index >= size - window).long() + (index >= size - shift).long(), 3
-
-
 def fast_region_labels(
     height: Size, width: int | IntPair, window: IntPair, shift: IntPair | None = None, *, pad: bool = False,
     device: _Device = None, periodic: object = None,
@@ -128,8 +105,8 @@ def fast_region_labels(
     height, width, (window_h, window_w), (shift_h, shift_w) = padded_layout(height, width, window, shift, pad)
     device = check_device(device)
     check_layout_budget("fast_region_labels", height, width, (window_h, window_w), _LABEL_BYTES)
-    band_h, _ = _bands(height, window_h, shift_h, device)
-    band_w, n_bands_w = _bands(width, window_w, shift_w, device)
+    band_h, _ = axis_bands(height, window_h, shift_h, device)
+    band_w, n_bands_w = axis_bands(width, window_w, shift_w, device)
     return band_h.unsqueeze(1) * n_bands_w + band_w.unsqueeze(0)
 
 
@@ -162,8 +139,8 @@ def fast_window_labels(
     device = check_device(device)
     check_layout_budget("fast_window_labels", height, width, (window_h, window_w), _LABEL_BYTES)
     n_rows, n_cols = height // window_h, width // window_w
-    band_h, _ = _bands(height, window_h, shift_h, device)
-    band_w, n_bands_w = _bands(width, window_w, shift_w, device)
+    band_h, _ = axis_bands(height, window_h, shift_h, device)
+    band_w, n_bands_w = axis_bands(width, window_w, shift_w, device)
     mask_windows = band_h.view(n_rows, 1, window_h, 1) * n_bands_w + band_w.view(1, n_cols, 1, window_w)
     return mask_windows.view(n_rows * n_cols, window_h * window_w)
 

@@ -31,7 +31,7 @@ from typing import Union
 
 import torch
 
-from swin_viz._checks import as_bool, as_int, check_budget, check_choice, check_fill, check_tensor, positive
+from swin_viz._checks import as_bool, as_int, check_budget, check_choice, check_device, check_fill, check_tensor, positive
 
 __all__ = [
     "LAYOUT_ORDERS",
@@ -291,8 +291,9 @@ def attention_mask_nd(
 # --------------------------------------------------------------------------- #
 # The fast path: bands per axis in closed form (see swin_viz.fast)            #
 # --------------------------------------------------------------------------- #
-def _bands(size: int, window: int, shift: int, device: torch.device | str | None) -> tuple[torch.Tensor, int]:
-    """The band of every index of one axis, ``(p >= S - M) + (p >= S - s)``, and the number of bands."""
+def axis_bands(size: int, window: int, shift: int, device: torch.device | str | None) -> tuple[torch.Tensor, int]:
+    """The band of every index of one axis, ``(p >= S - M) + (p >= S - s)`` (``LongTensor[size]``), and the number
+    of bands: 3, or 1 when ``shift`` is 0. One axis of the fast labels here and in :mod:`swin_viz.fast`."""
     index = torch.arange(size, device=device)
     if shift == 0:
         return torch.zeros_like(index), 1
@@ -301,7 +302,7 @@ def _bands(size: int, window: int, shift: int, device: torch.device | str | None
 
 def _band_terms(layout: NdLayout, device: torch.device | str | None) -> list[torch.Tensor]:
     """Each axis' bands times the number of bands of the axes after it: the labels are their broadcast sum."""
-    bands = [_bands(p, m, s, device) for p, m, s in zip(layout.padded, layout.window, layout.seam_shift, strict=True)]
+    bands = [axis_bands(p, m, s, device) for p, m, s in zip(layout.padded, layout.window, layout.seam_shift, strict=True)]
     terms, stride = [], 1
     for band, count in reversed(bands):
         terms.append(band * stride)
@@ -309,18 +310,12 @@ def _band_terms(layout: NdLayout, device: torch.device | str | None) -> list[tor
     return terms[::-1]
 
 
-def _device(device: object) -> torch.device | None:
-    from swin_viz.fast import check_device  # at call time: fast imports tensors, which imports this module
-
-    return check_device(device)
-
-
 def fast_region_labels_nd(
     size: Sequence[int], window: Dims, shift: Dims, *, pad: bool = False, periodic: object = None, device: object = None
 ) -> torch.Tensor:
     """:func:`region_labels_nd` without the loop: the broadcast sum of one band term per axis. ``LongTensor[*size]``."""
     layout = nd_layout(size, window, shift, pad=pad, periodic=periodic)
-    device = _device(device)
+    device = check_device(device)
     _budget(layout, "fast_region_labels", 8)
     labels = torch.zeros((), dtype=torch.long, device=device)
     for i, term in enumerate(_band_terms(layout, device)):
@@ -337,7 +332,7 @@ def fast_window_labels_nd(
     of a ``[*grid, *window]`` broadcast.
     """
     layout = nd_layout(size, window, shift, pad=pad, periodic=periodic)
-    device = _device(device)
+    device = check_device(device)
     _budget(layout, "fast_window_labels", 8)
     d = layout.d
     labels = torch.zeros([1] * (2 * d), dtype=torch.long, device=device)

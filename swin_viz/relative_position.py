@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import torch
 
-from swin_viz._checks import IntPair, as_int, as_pair, check_budget, check_tensor
+from swin_viz._checks import IntPair, as_int, as_window, check_budget, check_tensor
 
 __all__ = [
     "window_coords",
@@ -52,14 +52,6 @@ __all__ = [
     "offset_rows",
     "shared_table_rows",
 ]
-
-
-def _window(window: IntPair) -> tuple[int, int]:
-    window_h, window_w = as_pair(window, "window")
-    for dim, win in (("h", window_h), ("w", window_w)):
-        if win <= 0:
-            raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
-    return window_h, window_w
 
 
 def _row_stride(row_stride: object) -> int:
@@ -92,7 +84,7 @@ def window_coords(window: IntPair) -> torch.Tensor:
     Returns:
         ``LongTensor[2, Mh, Mw]``.
     """
-    window_h, window_w = _window(window)
+    window_h, window_w = as_window(window)
     check_budget(2 * window_h * window_w * 8, f"window_coords of a {window_h}x{window_w} window")
     coords_h = torch.arange(window_h)
     coords_w = torch.arange(window_w)
@@ -150,7 +142,7 @@ def shift_relative_coords(relative: torch.Tensor, window: IntPair) -> torch.Tens
         ``[2, N, N]``: ``dh`` in ``[0, 2 Mh - 2]``, ``dw`` in ``[0, 2 Mw - 2]``.
     """
     relative = _check_offsets(relative, "relative", "[2, N, N]", 3)
-    window_h, window_w = _window(window)
+    window_h, window_w = as_window(window)
     n_tokens = window_h * window_w
     if relative.shape[1:] != (n_tokens, n_tokens):
         raise ValueError(
@@ -200,7 +192,7 @@ def relative_position_index(window: IntPair) -> torch.Tensor:
     Returns:
         ``LongTensor[N, N]`` with values in ``[0, (2Mh-1)(2Mw-1))``.
     """
-    window_h, window_w = _window(window)
+    window_h, window_w = as_window(window)
     # int64 at the peak: the [2, N, N] difference and its shifted copy (32 bytes a pair); then the shifted copy, the
     # [N, N] product dh * stride and the [N, N] index (32 again)
     check_budget((window_h * window_w) ** 2 * 32, f"relative_position_index of a {window_h}x{window_w} window")
@@ -253,7 +245,7 @@ def relative_coords_table(window: IntPair) -> torch.Tensor:
     Returns:
         ``LongTensor[(2Mh-1)(2Mw-1), 2]``.
     """
-    window_h, window_w = _window(window)
+    window_h, window_w = as_window(window)
     rows = (2 * window_h - 1) * (2 * window_w - 1)
     check_budget(rows * 2 * 8 * 2, f"relative_coords_table of a {window_h}x{window_w} window")
     relative_coords_h = torch.arange(-(window_h - 1), window_h)
@@ -276,7 +268,7 @@ def offset_rows(window: IntPair, row_stride: int) -> torch.Tensor:
     Returns:
         ``LongTensor[2Mh-1, 2Mw-1]``.
     """
-    window_h, window_w = _window(window)
+    window_h, window_w = as_window(window)
     row_stride = _row_stride(row_stride)
     offsets = relative_coords_table((window_h, window_w))  # R, 2, row-major
     rows = (offsets[:, 0] + window_h - 1) * row_stride + (offsets[:, 1] + window_w - 1)
@@ -299,7 +291,7 @@ def shared_table_rows(window: IntPair, row_stride: int) -> torch.Tensor:
     Returns:
         ``LongTensor[K, 2, 2]``.
     """
-    window_h, window_w = _window(window)
+    window_h, window_w = as_window(window)
     offsets = relative_coords_table((window_h, window_w))  # R, 2, row-major
     rows = offset_rows((window_h, window_w), row_stride).reshape(-1)  # R
     n_offsets = offsets.shape[0]

@@ -16,7 +16,7 @@ from typing import Tuple
 
 import torch
 
-from swin_viz._checks import IntPair, as_pair, check_budget, check_seed, positive
+from swin_viz._checks import IntPair, as_window, check_budget, check_seed, positive
 from swin_viz.relative_position import relative_position_bias, relative_position_index
 
 __all__ = ["relative_position_index", "WindowAttentionWeights"]
@@ -47,10 +47,7 @@ class WindowAttentionWeights:
     window: Tuple[int, int]
 
     def __post_init__(self) -> None:
-        window_hw = as_pair(self.window, "window")
-        for dim, win in zip("hw", window_hw, strict=True):
-            if win <= 0:
-                raise ValueError(f"window must be positive in each dimension, got window_{dim}={win}")
+        window_hw = as_window(self.window)
         object.__setattr__(self, "window", window_hw)
         names = ("qkv_weight", "qkv_bias", "proj_weight", "proj_bias", "relative_position_bias_table")
         for name in names:
@@ -128,10 +125,7 @@ class WindowAttentionWeights:
         num_heads = positive(num_heads, "num_heads")
         if dim % num_heads != 0:
             raise ValueError(f"dim={dim} is not divisible by num_heads={num_heads}: every head gets dim // num_heads channels")
-        window_hw = as_pair(window, "window")
-        for dim_name, win in zip("hw", window_hw, strict=True):
-            if win <= 0:
-                raise ValueError(f"window must be positive in each dimension, got window_{dim_name}={win}")
+        window_hw = as_window(window)
         seed = check_seed(seed)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype such as torch.float64, got {dtype!r}")

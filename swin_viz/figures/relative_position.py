@@ -24,20 +24,14 @@ from swin_viz.figures._pool import boxes, frame, pooled_polygons, set_ratios
 from swin_viz.figures._style import ALLOWED_COLOUR, REGION_COLOURS, SEAM_COLOUR, annotated, fontsize_for, region_colours
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask, draw_label_difference
 from swin_viz.figures.full_block import draw_attention_scores
-from swin_viz.tensors import as_int, as_pair
+from swin_viz._checks import as_window
+from swin_viz.tensors import as_int
 
 __all__ = ["draw_offset_grid", "plot_relative_coords", "plot_table_lookup", "plot_row_strides", "plot_bias_and_mask"]
 
 #: Light red: a table row that two different offsets read.
 SHARED_COLOUR = "#fb8072"
 _AXIS_NAMES = ("h", "w")
-
-
-def _window_of(window: object) -> tuple[int, int]:
-    window_h, window_w = as_pair(window, "window")  # type: ignore[arg-type]
-    if window_h <= 0 or window_w <= 0:
-        raise ValueError(f"window must be positive in each dimension, got {(window_h, window_w)}")
-    return window_h, window_w
 
 
 def _value_colours(values: torch.Tensor, limit: float) -> np.ndarray:
@@ -122,7 +116,7 @@ def draw_offset_grid(
         colours: ``[2Mh-1, 2Mw-1, 4]`` RGBA.
         texts: the cells' strings (default: ``values``).
     """
-    window_h, window_w = _window_of(window)
+    window_h, window_w = as_window(window)
     values = as_2d(values, "values")
     rows, cols = 2 * window_h - 1, 2 * window_w - 1
     if tuple(values.shape) != (rows, cols):
@@ -166,7 +160,7 @@ def plot_table_lookup(
     the row ``r``, the ``N`` rows the query reads outlined in red (an ``Mh x Mw`` block, turned half a turn).
     Right, the bias ``[N, N]`` with the query's row outlined.
     """
-    window_h, window_w = _window_of(window)
+    window_h, window_w = as_window(window)
     n = window_h * window_w
     index = as_2d(index, "index").long()
     bias = as_2d(bias, "bias").double()
@@ -248,7 +242,7 @@ def plot_row_strides(
     A cell whose row number appears in another cell of the same panel (two different offsets, one row of the
     table: they get the same bias) is light red and outlined; every other cell is light green.
     """
-    window_h, window_w = _window_of(window)
+    window_h, window_w = as_window(window)
     strides = [as_int(s, "row_strides") for s in row_strides]
     grids = [as_2d(r, "rows").long() for r in rows]
     if not grids or len(grids) != len(strides):
