@@ -11,7 +11,7 @@ from swin_viz.figures._text import MIN_TEXT_PX
 __all__ = [
     "REGION_COLOURS", "ALLOWED_COLOUR", "FORBIDDEN_COLOUR", "ZERO_COLOUR", "SEAM_COLOUR", "GOOD_COLOUR", "NEUTRAL_COLOUR",
     "MAX_ANNOTATED", "MAX_LINED", "MESH_CELLS", "MAX_TICKS", "MAX_NOTES", "DPI", "LAYOUTS_KEPT", "CHROME_CACHE_BYTES",
-    "MIN_TEXT_PX", "MIN_FONT_POINTS", "region_colours", "text_colour", "fontsize_for", "annotated", "tick_step",
+    "MIN_TEXT_PX", "MIN_FONT_POINTS", "region_colours", "text_colour", "fontsize_for", "panel_side", "annotated", "tick_step",
 ]
 
 #: One colour per region label 0..8 (ColorBrewer Set3), the same in every figure.
@@ -75,6 +75,11 @@ def text_colour(rgba: np.ndarray) -> str:
 def fontsize_for(cells: int, base: float = 100.0) -> float:
     """The font size of a grid's numbers, in points: ``base / cells``, between :data:`MIN_FONT_POINTS` and 12."""
     return float(min(12.0, max(MIN_FONT_POINTS, base / max(cells, 1))))
+
+
+def panel_side(cells: int) -> float:
+    """The side, in inches, of a square panel of a grid ``cells`` cells across: 1.8 + 0.42 a cell, at most 5.5."""
+    return min(5.5, 1.8 + 0.42 * cells)
 
 
 def annotated(*sides: int) -> bool:

@@ -19,6 +19,7 @@ from swin_viz.figures._style import (
     SEAM_COLOUR,
     annotated,
     fontsize_for,
+    panel_side,
     region_colours,
 )
 
@@ -47,7 +48,7 @@ def plot_broadcast_operands(labels: torch.Tensor, *, figure: LabFigure | None = 
     """
     labels = as_1d(labels, "labels")
     n = labels.shape[0]
-    side = min(5.5, 1.8 + 0.42 * n)
+    side = panel_side(n)
     as_row = labels.unsqueeze(0).expand(n, n)
     as_col = labels.unsqueeze(1).expand(n, n)
     stored_row = np.full((n, n), 0.35)
@@ -119,7 +120,7 @@ def plot_label_difference(
     n = labels.shape[0]
     if difference.shape != (n, n) or mask.shape != (n, n):
         raise ValueError(f"difference and mask must be [N, N] with N={n} (len(labels)), got {tuple(difference.shape)} and {tuple(mask.shape)}")
-    side = min(5.5, 1.8 + 0.42 * n)
+    side = panel_side(n)
 
     def build(fig: LabFigure) -> np.ndarray:
         difference_key(fig)

@@ -21,7 +21,7 @@ from swin_viz.figures._grid import (
     window_borders,
 )
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, pooled_text
-from swin_viz.figures._style import MAX_ANNOTATED, SEAM_COLOUR, annotated, fontsize_for, region_colours
+from swin_viz.figures._style import MAX_ANNOTATED, SEAM_COLOUR, annotated, fontsize_for, panel_side, region_colours
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask
 from swin_viz.figures.cyclic_shift import draw_cyclic_shift
 from swin_viz.figures.masked_softmax import draw_attention_weights
@@ -302,7 +302,7 @@ def plot_leaked_attention(
     if unmasked.shape != masked.shape:
         raise ValueError(f"unmasked and masked must have the same [H, W] shape, got {tuple(unmasked.shape)} and {tuple(masked.shape)}")
     height, width = unmasked.shape
-    side = min(5.5, 1.8 + 0.42 * width)
+    side = panel_side(width)
     size = (2 * side + 0.5, side * height / width + 1.1)
     with frame(figure, ("leaked_attention",), size, lambda fig: fig.subplots(1, 2)) as (fig, (left, right)):
         for ax, leak, name in ((left, unmasked, "use_mask=False"), (right, masked, "use_mask=True")):
@@ -401,7 +401,7 @@ def plot_block_leak(
         raise ValueError(f"origins must be [N, 2], got {getattr(origins, 'shape', None)}")
     query = index_in(query, "query", origins.shape[0])
     query_rc = tuple(int(v) for v in origins[query].tolist())
-    side = min(5.5, 1.8 + 0.42 * width)
+    side = panel_side(width)
     size = (2 * side + 0.5, side * height / width + 1.1)
     state = "mask on" if use_mask else "mask off"
     with frame(figure, ("block_leak",), size, lambda fig: fig.subplots(1, 2)) as (fig, (left, right)):

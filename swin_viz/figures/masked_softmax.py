@@ -28,6 +28,7 @@ from swin_viz.figures._style import (
     SEAM_COLOUR,
     annotated,
     fontsize_for,
+    panel_side,
     region_colours,
     tick_step,
 )
@@ -96,7 +97,7 @@ def plot_attention_weights(
     for grid, _ in panels:
         if grid.shape != (n, n):
             raise ValueError(f"weights must be [N, N] with N={n} (len(labels)), got {tuple(grid.shape)}")
-    side = min(5.5, 1.8 + 0.42 * n)
+    side = panel_side(n)
     size = (len(panels) * side + 0.5, side + 0.6)
     build = lambda fig: np.atleast_1d(fig.subplots(1, len(panels)))  # noqa: E731
     with frame(figure, ("attention_weights", len(panels)), size, build) as (fig, axes):
@@ -273,7 +274,7 @@ def plot_qk_alignment(labels: torch.Tensor, difference: torch.Tensor, *, figure:
     n = labels.shape[0]
     if difference.shape != (n, n):
         raise ValueError(f"difference must be [N, N] with N={n} (len(labels)), got {tuple(difference.shape)}")
-    side = min(5.5, 1.8 + 0.42 * n)
+    side = panel_side(n)
 
     def build(fig: LabFigure) -> np.ndarray:
         difference_key(fig)

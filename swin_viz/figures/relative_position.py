@@ -18,13 +18,13 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import TwoSlopeNorm, to_rgba
 
+from swin_viz._checks import as_window
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
 from swin_viz.figures._grid import as_1d, as_2d, draw_cells, grid_ticks, labels_text, query_key_axes
 from swin_viz.figures._pool import boxes, frame, pooled_polygons, set_ratios
 from swin_viz.figures._style import ALLOWED_COLOUR, REGION_COLOURS, SEAM_COLOUR, annotated, fontsize_for, region_colours
 from swin_viz.figures.broadcast_subtraction import draw_attention_mask, draw_label_difference
 from swin_viz.figures.full_block import draw_attention_scores
-from swin_viz._checks import as_window
 from swin_viz.tensors import as_int
 
 __all__ = ["draw_offset_grid", "plot_relative_coords", "plot_table_lookup", "plot_row_strides", "plot_bias_and_mask"]
