@@ -19,7 +19,7 @@ from matplotlib.colors import to_hex, to_rgba
 
 from swin_viz.figures._canvas import LabFigure, set_suptitle, set_title
 from swin_viz.figures._grid import draw_cells, grid_ticks, no_ticks, query_key_axes
-from swin_viz.figures._pool import boxes, frame, pooled_legend, pooled_lines, pooled_polygons, pooled_text, set_ratios
+from swin_viz.figures._pool import boxes, frame, pooled_legend, pooled_lines, pooled_polygons, pooled_text
 from swin_viz.figures._style import (
     ALLOWED_COLOUR,
     FORBIDDEN_COLOUR,
@@ -269,7 +269,6 @@ def plot_mask_check(report: MaskCheck, window: int | None = None, *, figure: Lab
             fontsize=8,
             frameon=False,
         )
-        set_ratios(left, width=(1.0, 1.0))
         verdict = "correct" if report.ok else "WRONG"
         set_suptitle(fig, f"check_mask: {verdict}: {report.leaked} leaked, {report.over_blocked} over-blocked pairs", fontsize=11)
     return fig
