@@ -45,6 +45,7 @@ class MasksInTheWildExplorer(Explorer):
             ``axes`` of each are used).
         periodic: toggle, ``"none"``, ``"last"`` (the last axis wraps: longitude) or ``"all"``.
         window_index: the window shown.
+        labels, allowed: the region labels ``[*size]`` and the mask ``BoolTensor[nW, N, N]`` of the last drawing.
     """
 
     title = "The mask in 1, 2 or 3 axes"
@@ -79,6 +80,7 @@ class MasksInTheWildExplorer(Explorer):
             values[f"window_{a}"] = windows[i] if i < d else 2
             values[f"shift_{a}"] = shifts[i] if i < d else 1
         self.labels = None
+        self.allowed = None
         super().__init__(values)
 
     def ranges(self, values: Mapping[str, Any]) -> Ranges:
@@ -107,19 +109,21 @@ class MasksInTheWildExplorer(Explorer):
         )
 
     def draw(self, figure: LabFigure | None) -> LabFigure:
-        """Compute the labels and the chosen window's mask (:mod:`swin_viz.ndim`) and draw them."""
+        """Compute the labels and the mask (:mod:`swin_viz.ndim`) and draw the chosen window's."""
         size, window, shift, periodic = self.chosen()
         self.labels = labels = region_labels_nd(size, window, shift, periodic=periodic)
+        self.allowed = allowed = allowed_mask_nd(size, window, shift, periodic=periodic)
         k = self.window_index.value
-        allowed = allowed_mask_nd(size, window, shift, periodic=periodic)[k]
-        return figures.plot_window_mask_nd(labels, window, k, allowed, figure=figure)
+        return figures.plot_window_mask_nd(labels, window, k, allowed[k], figure=figure)
 
     def describe(self) -> str:
-        """The layout, the number of regions and of masked pairs in the chosen window."""
+        """The layout, the number of regions and of masked pairs in the chosen window (of the last drawing)."""
         size, window, shift, periodic = self.chosen()
-        allowed = allowed_mask_nd(size, window, shift, periodic=periodic)
+        if self.allowed is None or self.labels is None:
+            return self.describe_settings()
+        allowed = self.allowed
         k = self.window_index.value
-        regions = 0 if self.labels is None else int(self.labels.unique().numel())
+        regions = int(self.labels.unique().numel())
         wraps = ", ".join(str(i) for i, p in enumerate(periodic) if p) or "none"
         return (
             f"{len(size)} axes, size {size}, window {window}, shift {shift}, periodic axes: {wraps}: {regions} regions; "
